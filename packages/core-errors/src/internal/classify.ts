@@ -1,0 +1,373 @@
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as UrlParams from "@effect/platform/UrlParams"
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as Errors from "../ApiError.js"
+import * as errorBody from "./errorBody.js"
+import * as redaction from "./redaction.js"
+import * as retryAfter from "./retryAfter.js"
+
+/** @internal */
+export interface Options {
+  readonly redactor?: redaction.Redactor | undefined
+  readonly readCategory?: errorBody.CategoryReader | undefined
+  readonly retryAfterCap?: Duration.DurationInput | undefined
+  readonly maxBodyBytes?: number | undefined
+  readonly snippetBytes?: number | undefined
+  readonly bodyReadTimeout?: Duration.DurationInput | undefined
+}
+
+/** @internal */
+export const defaultBodyReadTimeout: Duration.Duration = Duration.seconds(10)
+
+const REQUEST_ID_HEADERS = ["x-request-id", "request-id", "x-correlation-id"] as const
+
+/** Codes of failures that happen before a request can have reached the server. */
+const NOT_SENT_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EAI_FAIL",
+  "EHOSTUNREACH",
+  "EHOSTDOWN",
+  "ENETUNREACH",
+  "EADDRNOTAVAIL",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "CERT_HAS_EXPIRED"
+])
+
+interface RequestInfo {
+  readonly method: string
+  readonly url: string
+  readonly secrets: ReadonlyArray<string>
+}
+
+/** The method, the redacted URL and the secret values a request carries (to scrub from causes). */
+export const requestInfo = (
+  request: HttpClientRequest.HttpClientRequest,
+  redactor: redaction.Redactor
+): RequestInfo => {
+  const full = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+  const rawUrl = Either.isRight(full) ? full.right.href : request.url
+  const secrets: Array<string> = []
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (!redactor.headerNames.has(name.toLowerCase())) continue
+    secrets.push(value)
+    const space = value.indexOf(" ")
+    if (space !== -1) secrets.push(value.slice(space + 1).trim())
+  }
+  for (const [name, value] of request.urlParams) {
+    if (redactor.queryParams.has(name.toLowerCase())) secrets.push(value)
+  }
+  return { method: request.method, url: redaction.url(redactor, rawUrl), secrets }
+}
+
+/** @internal */
+export class SanitizedCause extends Error {
+  readonly code: string | undefined
+  constructor(name: string, message: string, code: string | undefined, stack: string | undefined, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause })
+    this.name = name
+    this.code = code
+    if (stack !== undefined) this.stack = stack
+  }
+}
+
+/**
+ * Copies an arbitrary failure into an `Error` whose message, stack and nested causes have had every
+ * URL redacted and every known secret removed. Platform errors hold the request (and with it the
+ * Authorization header and the full URL), so they are never kept as they are.
+ */
+export const sanitizeCause = (
+  cause: unknown,
+  redactor: redaction.Redactor,
+  secrets: ReadonlyArray<string>,
+  depth = 0
+): SanitizedCause | undefined => {
+  if (cause === undefined || cause === null || depth > 4) return undefined
+  const scrub = (text: string) => redaction.text(redactor, text, secrets)
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code
+    const nested = sanitizeCause((cause as { cause?: unknown }).cause, redactor, secrets, depth + 1)
+    return new SanitizedCause(
+      cause.name,
+      scrub(cause.message),
+      typeof code === "string" ? code : undefined,
+      cause.stack === undefined ? undefined : scrub(cause.stack),
+      nested
+    )
+  }
+  let text: string
+  try {
+    text = typeof cause === "string" ? cause : JSON.stringify(cause) ?? String(cause)
+  } catch {
+    text = String(cause)
+  }
+  return new SanitizedCause("Error", scrub(text.slice(0, 2000)), undefined, undefined)
+}
+
+interface ChainInfo {
+  readonly codes: ReadonlyArray<string>
+  readonly names: ReadonlyArray<string>
+}
+
+const chainOf = (cause: unknown): ChainInfo => {
+  const codes: Array<string> = []
+  const names: Array<string> = []
+  let current: unknown = cause
+  for (let depth = 0; depth < 6 && current !== null && typeof current === "object"; depth++) {
+    const code = (current as { code?: unknown }).code
+    const name = (current as { name?: unknown }).name
+    if (typeof code === "string") codes.push(code)
+    if (typeof name === "string") names.push(name)
+    current = (current as { cause?: unknown }).cause
+  }
+  return { codes, names }
+}
+
+const timeoutPhaseOf = (chain: ChainInfo): Errors.TimeoutPhase | undefined => {
+  for (const code of chain.codes) {
+    if (code === "UND_ERR_CONNECT_TIMEOUT") return "connect"
+    if (code === "UND_ERR_HEADERS_TIMEOUT") return "headers"
+    if (code === "UND_ERR_BODY_TIMEOUT") return "body"
+    if (code === "ETIMEDOUT") return "connect"
+  }
+  if (chain.names.includes("TimeoutError")) return "attempt"
+  return undefined
+}
+
+const firstHeader = (headers: Readonly<Record<string, string>>, names: ReadonlyArray<string>) => {
+  for (const name of names) {
+    const value = headers[name]
+    if (value !== undefined && value !== "") return value.slice(0, 200)
+  }
+  return undefined
+}
+
+interface BodyRead {
+  readonly bytes: Uint8Array
+  readonly incomplete: boolean
+  readonly problem: string | undefined
+}
+
+const concat = (chunks: Chunk.Chunk<Uint8Array>, size: number): Uint8Array => {
+  const out = new Uint8Array(size)
+  let offset = 0
+  for (const chunk of chunks) {
+    out.set(chunk.subarray(0, Math.min(chunk.byteLength, size - offset)), offset)
+    offset += Math.min(chunk.byteLength, size - offset)
+    if (offset >= size) break
+  }
+  return out
+}
+
+/**
+ * Reads at most `limit + 1` bytes of the body (the extra byte tells whether there is more), then
+ * stops pulling, which cancels the rest of the body. Never fails: an unreadable or stalled body is
+ * reported as a problem next to whatever bytes did arrive.
+ */
+const readBounded = (
+  response: HttpClientResponse.HttpClientResponse,
+  limit: number,
+  timeout: Duration.DurationInput
+): Effect.Effect<BodyRead> =>
+  response.stream.pipe(
+    Stream.runFoldWhile(
+      { chunks: Chunk.empty<Uint8Array>(), size: 0 },
+      (state) => state.size <= limit,
+      (state, chunk: Uint8Array) => ({ chunks: Chunk.append(state.chunks, chunk), size: state.size + chunk.byteLength })
+    ),
+    Effect.map((state): BodyRead => ({
+      bytes: concat(state.chunks, Math.min(state.size, limit)),
+      incomplete: state.size > limit,
+      problem: undefined
+    })),
+    Effect.timeoutTo({
+      duration: timeout,
+      onSuccess: (read) => read,
+      onTimeout: (): BodyRead => ({
+        bytes: new Uint8Array(0),
+        incomplete: true,
+        problem: `the body did not arrive within ${Duration.format(Duration.decode(timeout))}`
+      })
+    }),
+    Effect.catchAllCause((cause) =>
+      Cause.isInterruptedOnly(cause)
+        ? Effect.failCause(cause as Cause.Cause<never>)
+        : Effect.succeed<BodyRead>({
+          bytes: new Uint8Array(0),
+          incomplete: true,
+          problem: "the body could not be read"
+        })
+    )
+  )
+
+/** @internal */
+export const fromResponse = (
+  response: HttpClientResponse.HttpClientResponse,
+  options?: Options
+): Effect.Effect<Errors.ApiError> =>
+  Effect.gen(function*() {
+    const redactor = options?.redactor ?? redaction.defaultRedactor
+    const info = requestInfo(response.request, redactor)
+    const read = yield* readBounded(
+      response,
+      options?.maxBodyBytes ?? errorBody.defaultMaxBodyBytes,
+      options?.bodyReadTimeout ?? defaultBodyReadTimeout
+    )
+    const decoded = errorBody.fromBytes(read.bytes, {
+      readCategory: options?.readCategory,
+      snippetBytes: options?.snippetBytes,
+      incomplete: read.incomplete
+    })
+    const now = yield* Clock.currentTimeMillis
+    const headers = response.headers
+    const retryAfterHeader = headers["retry-after"]
+    const wait = retryAfterHeader === undefined
+      ? Option.none()
+      : retryAfter.parse(retryAfterHeader, now, options?.retryAfterCap ?? retryAfter.defaultCap)
+    const snippet = Option.getOrUndefined(decoded.snippet)
+    const fields = {
+      method: info.method,
+      url: info.url,
+      status: response.status,
+      body: Option.getOrUndefined(decoded.body),
+      snippet: snippet === undefined ? undefined : redaction.text(redactor, snippet, info.secrets),
+      requestId: firstHeader(headers, REQUEST_ID_HEADERS),
+      retryAfter: Option.getOrUndefined(wait),
+      cause: read.problem === undefined ? undefined : new SanitizedCause("BodyReadError", read.problem, undefined, "")
+    }
+    return fromStatus(response.status, fields, headers["www-authenticate"])
+  })
+
+const fromStatus = (
+  status: number,
+  fields: ConstructorParameters<typeof Errors.BadRequest>[0],
+  challenge: string | undefined
+): Errors.ApiError => {
+  switch (status) {
+    case 400:
+      return new Errors.BadRequest(fields)
+    case 401:
+      return new Errors.Unauthorized({ ...fields, challenge: challenge?.slice(0, 500) })
+    case 403:
+      return new Errors.Forbidden(fields)
+    case 404:
+      return new Errors.NotFound(fields)
+    case 409:
+      return new Errors.Conflict(fields)
+    case 429:
+      return new Errors.RateLimited(fields)
+    default:
+      return status >= 500 ? new Errors.ServerError(fields) : new Errors.ClientError(fields)
+  }
+}
+
+/** @internal */
+export const response = (
+  response: HttpClientResponse.HttpClientResponse,
+  options?: Options
+): Effect.Effect<HttpClientResponse.HttpClientResponse, Errors.ApiError> =>
+  response.status < 400 ? Effect.succeed(response) : Effect.flip(fromResponse(response, options))
+
+const transportError = (
+  request: HttpClientRequest.HttpClientRequest,
+  cause: unknown,
+  fallback: "Transport" | "Encode" | "InvalidUrl",
+  redactor: redaction.Redactor,
+  sentByDefault: boolean
+): Errors.Timeout | Errors.NetworkError => {
+  const info = requestInfo(request, redactor)
+  const chain = chainOf(cause)
+  const sanitized = sanitizeCause(cause, redactor, info.secrets)
+  const phase = fallback === "Transport" ? timeoutPhaseOf(chain) : undefined
+  if (phase !== undefined) {
+    return new Errors.Timeout({ method: info.method, url: info.url, phase, cause: sanitized })
+  }
+  const code = chain.codes[0]
+  return new Errors.NetworkError({
+    method: info.method,
+    url: info.url,
+    reason: fallback,
+    code,
+    sent: fallback === "Transport" && !(code !== undefined && NOT_SENT_CODES.has(code)) && sentByDefault,
+    cause: sanitized
+  })
+}
+
+/** @internal */
+export const fromHttpClientError = (
+  error: HttpClientError.HttpClientError,
+  options?: Options
+): Effect.Effect<Errors.ApiError> => {
+  const redactor = options?.redactor ?? redaction.defaultRedactor
+  if (error._tag === "RequestError") {
+    return Effect.succeed(transportError(error.request, error.cause, error.reason, redactor, true))
+  }
+  const response = error.response
+  if (error.reason === "StatusCode" || response.status >= 400) return fromResponse(response, options)
+  // A 2xx/3xx whose body failed: either the transport broke while reading it, or it did not decode.
+  const chain = chainOf(error.cause)
+  if (timeoutPhaseOf(chain) !== undefined || chain.codes.length > 0) {
+    return Effect.succeed(transportError(error.request, error.cause, "Transport", redactor, true))
+  }
+  const info = requestInfo(error.request, redactor)
+  const problem = error.description ?? (error.cause instanceof Error ? error.cause.message : error.reason)
+  return Effect.succeed(
+    new Errors.InvalidResponse({
+      method: info.method,
+      url: info.url,
+      status: response.status,
+      problem: redaction.text(redactor, problem, info.secrets),
+      requestId: firstHeader(response.headers, REQUEST_ID_HEADERS),
+      cause: sanitizeCause(error.cause, redactor, info.secrets)
+    })
+  )
+}
+
+/** @internal */
+export const invalidResponse = (
+  response: HttpClientResponse.HttpClientResponse,
+  problem: string,
+  options?: Pick<Options, "redactor">
+): Errors.InvalidResponse => {
+  const redactor = options?.redactor ?? redaction.defaultRedactor
+  const info = requestInfo(response.request, redactor)
+  return new Errors.InvalidResponse({
+    method: info.method,
+    url: info.url,
+    status: response.status,
+    problem: redaction.text(redactor, problem, info.secrets),
+    requestId: firstHeader(response.headers, REQUEST_ID_HEADERS)
+  })
+}
+
+/** @internal */
+export const schemaBodyJson = <A, I, R>(schema: Schema.Schema<A, I, R>, options?: Options) => {
+  const decode = Schema.decodeUnknown(schema, { errors: "all", onExcessProperty: "ignore" })
+  return (response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, Errors.ApiError, R> =>
+    response.json.pipe(
+      Effect.catchAll((error) => Effect.flip(fromHttpClientError(error, options))),
+      Effect.flatMap((json) =>
+        decode(json).pipe(
+          Effect.mapError((parseError) =>
+            invalidResponse(response, ParseResult.TreeFormatter.formatErrorSync(parseError), options)
+          )
+        )
+      )
+    )
+}
