@@ -1,0 +1,128 @@
+/**
+ * A scoped, refreshing access-token layer.
+ *
+ * - `get` returns a valid token: the current one while it has more than `expiryMargin` (10 s) left,
+ *   otherwise a new one. Any number of concurrent `get`s while no valid token exists cause exactly one
+ *   token request (single flight).
+ * - `invalidate(token)` discards that token only if it is still the current one (compare-and-invalidate):
+ *   50 fibers that all got a 401 with the same token cause one refresh, and a stale token invalidates
+ *   nothing.
+ * - `refresh` forces a new token (single flight too).
+ * - In the background, each token is refreshed when about 80% of its lifetime has passed (±5% of the
+ *   lifetime of random jitter, so replicas spread out) and never later than 60 s before it expires. For
+ *   a 1-hour token: refreshed between 45 and 51 minutes; for a 5-minute token: between 3m45s and 4m.
+ * - A failed background refresh keeps the old token in service and is retried with backoff (1 s base,
+ *   30 s cap, full jitter, honouring Retry-After) until the old token expires; then `get`s fetch on
+ *   demand and fail with a `TokenError` when the source does.
+ * - An on-demand fetch retries transient failures twice (200 ms base, 2 s cap; Retry-After up to 10 s).
+ * - Closing the layer's scope interrupts every fiber it started, timers included.
+ *
+ * Metrics: `bulwark_auth_tokens_fetched_total`, `bulwark_auth_token_fetch_failures_total`,
+ * `bulwark_auth_token_refresh_failures_total`, `bulwark_auth_token_age_seconds`. Each fetch runs in a
+ * span `bulwark.auth_token.fetch` whose only attribute is the source's name (no secret).
+ *
+ * @since 0.1.0
+ */
+import type { Backoff } from "@bulwark/retry-schedules"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
+import type * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import type * as AccessToken from "./AccessToken.js"
+import * as internal from "./internal/provider.js"
+import type { TokenError } from "./TokenError.js"
+import type { TokenSource } from "./TokenSource.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** A valid token: the current one, or a new one fetched once for all concurrent callers. */
+  readonly get: Effect.Effect<AccessToken.AccessToken, TokenError>
+  /** The current token, without fetching. */
+  readonly current: Effect.Effect<Option.Option<AccessToken.AccessToken>>
+  /** Discards `token` if it is still the current one; `true` if it was. */
+  readonly invalidate: (token: AccessToken.AccessToken) => Effect.Effect<boolean>
+  /** Fetches a new token now (single flight). */
+  readonly refresh: Effect.Effect<AccessToken.AccessToken, TokenError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class TokenProvider extends internal.TokenProvider {}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Fetch the first token while the layer is built (failing the layer if it cannot). Default: `false`. */
+  readonly eager?: boolean | undefined
+  /** Fraction of the lifetime after which a token is refreshed in the background. Default: 0.8. */
+  readonly refreshRatio?: number | undefined
+  /** Random spread around `refreshRatio`, as a fraction of the lifetime. Default: 0.05. */
+  readonly refreshJitter?: number | undefined
+  /** A token is refreshed at the latest this long before it expires. Default: 60 seconds. */
+  readonly refreshBeforeExpiry?: Duration.DurationInput | undefined
+  /** A token is not handed out when it expires within this (or a tenth of its lifetime). Default: 10 seconds. */
+  readonly expiryMargin?: Duration.DurationInput | undefined
+  /** Retries of one on-demand fetch. Default: 2 retries of transient errors, 200 ms base, 2 s cap. */
+  readonly fetchRetry?: Schedule.Schedule<unknown, TokenError> | undefined
+  /** Backoff of background refreshes that fail. Default: 1 s base, 30 s cap, full jitter. */
+  readonly refreshBackoff?: Backoff.Options | undefined
+}
+
+/**
+ * The provider's metrics.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const metrics = internal.metrics
+
+/**
+ * Builds a provider in the current scope. Uses the `TokenStore` in the context if there is one.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: <R>(
+  source: TokenSource<R>,
+  options?: Options
+) => Effect.Effect<Service, TokenError, R | Scope.Scope> = internal.make
+
+/**
+ * A scoped layer providing a `TokenProvider`.
+ *
+ * @example
+ * ```ts
+ * import { TokenProvider, TokenSource } from "@bulwark/auth-token"
+ * import { NodeHttpClient } from "@effect/platform-node"
+ * import { Effect, Layer, Redacted } from "effect"
+ *
+ * const Tokens = TokenProvider.layer(
+ *   TokenSource.clientCredentials({
+ *     tokenUrl: "https://auth.example.com/oauth/token",
+ *     clientId: "catalog-sync",
+ *     clientSecret: Redacted.make(process.env.BULWARK_CLIENT_SECRET ?? ""),
+ *     scope: "items:read items:write"
+ *   })
+ * ).pipe(Layer.provide(NodeHttpClient.layerUndici))
+ *
+ * const program = Effect.gen(function*() {
+ *   const tokens = yield* TokenProvider.TokenProvider
+ *   const token = yield* tokens.get
+ *   // ... send it; on a 401: yield* tokens.invalidate(token), then get again
+ * }).pipe(Effect.provide(Tokens))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: <R>(source: TokenSource<R>, options?: Options) => Layer.Layer<TokenProvider, TokenError, R> =
+  internal.layer
