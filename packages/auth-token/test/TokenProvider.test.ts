@@ -1,6 +1,20 @@
 import { AccessToken, TokenError, TokenProvider, TokenSource, TokenStore } from "@bulwark/auth-token"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Fiber, Layer, Logger, Option, Random, Ref, Scope, Supervisor, TestClock } from "effect"
+import {
+  Cause,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Logger,
+  Option,
+  Random,
+  Ref,
+  Scope,
+  Supervisor,
+  TestClock
+} from "effect"
 
 const SECRET_PREFIX = "tok-secret-"
 
@@ -237,4 +251,15 @@ describe("TokenProvider", () => {
       ]
       for (const text of renderings) expect(text).not.toContain(SECRET_PREFIX)
     })))
+})
+
+describe("TokenProvider after its scope closed", () => {
+  it.effect("dies with a message instead of hanging", () =>
+    Effect.gen(function*() {
+      const script = yield* makeScriptedSource()
+      const tokens = yield* Effect.scoped(TokenProvider.make(script.source))
+      const exit = yield* Effect.exit(tokens.get)
+      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+      expect(String(Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "")).toContain("after its scope was closed")
+    }))
 })

@@ -147,6 +147,8 @@ describe("Classify.response", () => {
     Effect.gen(function*() {
       const stalled = new ReadableStream<Uint8Array>({ pull: () => new Promise(() => {}) })
       const fiber = yield* Effect.fork(classify(503, stalled))
+      // Let the fiber reach its read (a real promise) before the clock moves.
+      yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve))))
       yield* TestClock.adjust("10 seconds")
       const error = yield* fiber.await.pipe(Effect.flatten)
       expect(error._tag).toBe("ServerError")

@@ -116,6 +116,22 @@ export const make = <R>(
     const local = yield* Ref.make(Option.none<AccessToken.AccessToken>())
     const inflight = yield* Ref.make(Option.none<Deferred.Deferred<AccessToken.AccessToken, TokenError>>())
     const refresher = yield* FiberHandle.make<void, never>()
+    // Using the provider after its scope closed is a bug in the caller; it must not hang a fetch that
+    // can never run, so it dies with a message saying what happened.
+    let closed = false
+    yield* Effect.addFinalizer(() =>
+      Effect.flatMap(Ref.getAndSet(inflight, Option.none()), (running) => {
+        closed = true
+        return Option.isSome(running) ? Deferred.interrupt(running.value) : Effect.void
+      })
+    )
+    const ensureOpen = Effect.suspend(() =>
+      closed
+        ? Effect.dieMessage(
+          "TokenProvider used after its scope was closed: keep the layer (or scope) open for as long as the provider is used."
+        )
+        : Effect.void
+    )
 
     // A token is handed out only while it has more than the margin (or a tenth of its lifetime, for
     // short-lived tokens) left, so it does not expire on its way to the server.
@@ -129,6 +145,7 @@ export const make = <R>(
       Effect.provide(context),
       Effect.tapError(() => Metric.increment(metrics.fetchFailures)),
       Effect.withSpan("bulwark.auth_token.fetch", {
+        captureStackTrace: false,
         kind: "client",
         attributes: { "bulwark.token.source": source.name }
       }),
@@ -209,6 +226,7 @@ export const make = <R>(
       replacing: Option.Option<AccessToken.AccessToken>
     ): Effect.Effect<AccessToken.AccessToken, TokenError> =>
       Effect.gen(function*() {
+        yield* ensureOpen
         const mine = yield* Deferred.make<AccessToken.AccessToken, TokenError>()
         type Running = Option.Option<Deferred.Deferred<AccessToken.AccessToken, TokenError>>
         const running = yield* Ref.modify(

@@ -1,0 +1,196 @@
+/**
+ * The standard pipeline from one config object: a client whose error channel is `ApiError |
+ * TokenError` and which follows the partner API's advice on every documented failure, plus typed
+ * helpers that decode responses with a Schema.
+ *
+ * @since 0.1.0
+ */
+import type { TokenError } from "@bulwark/auth-token"
+import type { ApiError } from "@bulwark/core-errors"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as internal from "./internal/client.js"
+import * as config from "./internal/config.js"
+
+/**
+ * Every error a call can fail with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ClientError = ApiError.ApiError | TokenError.TokenError
+
+/**
+ * The configuration schema. Durations accept `"5 seconds"`, `"200 millis"`, numbers of
+ * milliseconds or `Duration`s.
+ *
+ * | field | default | why |
+ * |---|---|---|
+ * | `baseUrl` | required | relative paths resolve against it; its origin is the only one that gets the token |
+ * | `auth` | none | OAuth2 client credentials (`tokenUrl`, `clientId`, `clientSecret` as `Redacted`, `scope`, `audience`, `method` basic/body, `eager`); without it a `TokenProvider` in the context is used if present |
+ * | `attemptTimeout` | 10 s | long enough for a slow partner endpoint, short enough that a hung connection is retried well within the deadline |
+ * | `deadline` | 30 s | a caller rarely waits longer; leaves room for 3 retries with backoff and a short Retry-After |
+ * | `retry.maxRetries` | 3 | four attempts make a transient 1% failure rate invisible (10⁻⁸) |
+ * | `retry.base` / `retry.cap` / `retry.jitter` | 200 ms / 10 s / full | see `@bulwark/retry-schedules` |
+ * | `retry.maxRetryAfter` | 60 s | a longer Retry-After surfaces `RateLimited` instead of parking the call |
+ * | `budget` | capacity 500, cost 5 (timeout 10), refill 1 | an outage adds at most 100 retries, then 0%; `false` disables |
+ * | `rateLimitGate` | true | one 429 pauses the origin for all requests instead of each collecting its own |
+ * | `idempotency.autoKey` / `.header` | true / `Idempotency-Key` | makes POST/PATCH safely retryable |
+ * | `bufferBody` | true | a stalled or reset response body is timed out and retried like the rest of the attempt |
+ * | `userAgent` | none | |
+ * | `redaction` | defaults of `@bulwark/core-errors` | extra secret header and query names |
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const ClientConfig = config.ClientConfigSchema
+
+/**
+ * The configuration as written by a user (defaults omitted).
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export type ClientConfig = Schema.Schema.Encoded<typeof config.ClientConfigSchema>
+
+/**
+ * An invalid configuration; its message names each bad field and never echoes a value.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const ConfigError: typeof config.ConfigError = config.ConfigError
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type ConfigError = config.ConfigError
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface RequestOptions {
+  readonly urlParams?: Readonly<Record<string, string | number | boolean | ReadonlyArray<string>>> | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** An explicit idempotency key: a re-run of the same logical operation must send the same one. */
+  readonly idempotencyKey?: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** The resilient client: use it directly for anything the helpers do not cover. */
+  readonly client: HttpClient.HttpClient.With<ClientError>
+  /** GET and decode the JSON body; a body that does not decode is `InvalidResponse`. */
+  readonly get: <A, I, R>(
+    path: string,
+    schema: Schema.Schema<A, I, R>,
+    options?: RequestOptions
+  ) => Effect.Effect<A, ClientError, R>
+  /** POST a JSON body and decode the JSON answer. */
+  readonly post: <A, I, R>(
+    path: string,
+    body: unknown,
+    schema: Schema.Schema<A, I, R>,
+    options?: RequestOptions
+  ) => Effect.Effect<A, ClientError, R>
+  /** PUT a JSON body and decode the JSON answer. */
+  readonly put: <A, I, R>(
+    path: string,
+    body: unknown,
+    schema: Schema.Schema<A, I, R>,
+    options?: RequestOptions
+  ) => Effect.Effect<A, ClientError, R>
+  /** PATCH a JSON body and decode the JSON answer. */
+  readonly patch: <A, I, R>(
+    path: string,
+    body: unknown,
+    schema: Schema.Schema<A, I, R>,
+    options?: RequestOptions
+  ) => Effect.Effect<A, ClientError, R>
+  /** DELETE; any 2xx is success. */
+  readonly del: (path: string, options?: RequestOptions) => Effect.Effect<void, ClientError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class ApiClient extends internal.ApiClient {}
+
+/**
+ * A plugin run once per attempt, between the retry stage and the attempt timeout.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Plugin = internal.Plugin
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface MakeOptions {
+  /** Per-attempt plugins, e.g. `@bulwark/circuit-breaker`'s. */
+  readonly perAttempt?: ReadonlyArray<Plugin> | undefined
+}
+
+/**
+ * Builds the standard pipeline in the current scope (the token provider's background refresh lives
+ * there). Uses the platform `HttpClient` from the context as the transport, and a `TokenProvider`,
+ * `RetryBudget` or `RateLimitGate` from the context when there is one.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (
+  config: ClientConfig,
+  options?: MakeOptions
+) => Effect.Effect<Service, ConfigError | TokenError.TokenError, HttpClient.HttpClient | Scope.Scope> = internal
+  .make as never
+
+/**
+ * The standard pipeline as a layer.
+ *
+ * @example
+ * ```ts
+ * import { ApiClient } from "@bulwark/http-client"
+ * import { NodeHttpClient } from "@effect/platform-node"
+ * import { Config, Effect, Layer, Schema } from "effect"
+ *
+ * const Item = Schema.Struct({ id: Schema.String, name: Schema.String })
+ *
+ * const PartnerApi = Layer.unwrapEffect(
+ *   Effect.gen(function*() {
+ *     return ApiClient.layer({
+ *       baseUrl: "https://api.example.com/v1",
+ *       auth: {
+ *         tokenUrl: "https://auth.example.com/oauth/token",
+ *         clientId: yield* Config.string("BULWARK_CLIENT_ID"),
+ *         clientSecret: yield* Config.redacted("BULWARK_CLIENT_SECRET")
+ *       }
+ *     })
+ *   })
+ * ).pipe(Layer.provide(NodeHttpClient.layerUndici))
+ *
+ * const program = Effect.gen(function*() {
+ *   const api = yield* ApiClient.ApiClient
+ *   const item = yield* api.get("/items/42", Item)
+ *   yield* api.post("/items", { name: "lamp" }, Item) // carries an Idempotency-Key, retried safely
+ * }).pipe(Effect.provide(PartnerApi))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: (
+  config: ClientConfig,
+  options?: MakeOptions
+) => Layer.Layer<ApiClient, ConfigError | TokenError.TokenError, HttpClient.HttpClient> = internal.layer as never

@@ -1,0 +1,225 @@
+/**
+ * Every concern of the resilient client as its own plugin, a function from client to client, so a
+ * team can compose only what it needs. `ApiClient.make` assembles them all in this order (outermost
+ * first; requests flow down, responses and errors flow up):
+ *
+ * | # | plugin | why it sits there |
+ * |---|---|---|
+ * | 1 | {@link baseUrl} | resolves relative paths once, so every stage below sees the absolute URL (and its origin) |
+ * | 2 | {@link observe} | one span and one outcome metric per logical call, around everything it costs |
+ * | 3 | {@link deadline} | bounds the whole call, retries and waits included; sets the ambient `Deadline` that the retry schedule and the 429 gate never wait past |
+ * | 4 | {@link idempotencyKey} | outside the retries, so all attempts of one call carry the same key |
+ * | 5 | {@link retry} | sees each attempt's typed error: refresh-once on 401, backoff under the budget for `retry`/`retry-after` errors, idempotent or keyed requests only |
+ * | 6 | {@link rateLimitGate} | inside the retries, so every attempt (first or retry, of any call) waits out the origin's 429 cool-down |
+ * | 7 | per-attempt plugins (circuit breaker) | fail fast per attempt without touching the network |
+ * | 8 | {@link attemptTimeout} | bounds one exchange, token fetch, headers and buffered body included |
+ * | 9 | {@link bearerToken} | a fresh token per attempt (so a replay after a 401 uses the new one), only for the API's origin |
+ * | 10 | {@link bufferBody} | reads the body inside the attempt, so a stalled or reset body is timed out and retried |
+ * | 11 | {@link classify} | turns statuses and transport failures into `ApiError`s for every stage above |
+ * | 12 | transport | the platform `HttpClient` (undici on Node) |
+ *
+ * `../shared/DESIGN.md` lists the 429 gate outside the retry stage. We gate every attempt instead: a
+ * retry that waited out a 5xx backoff must also respect a cool-down another call started meanwhile, and a
+ * gate outside the retry loop never sees the 429s the loop absorbs.
+ *
+ * @since 0.1.0
+ */
+import type { TokenError, TokenProvider } from "@bulwark/auth-token"
+import { type ApiError, type Classify, Redaction } from "@bulwark/core-errors"
+import { RetrySchedule } from "@bulwark/retry-schedules"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Schedule from "effect/Schedule"
+import * as internal from "./internal/plugins.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Client<E, R> = HttpClient.HttpClient.With<E, R>
+
+/**
+ * Builds a custom stage: `f` gets each request and a `send` function for the inner client, which it
+ * may call any number of times (with changed requests). The inner client's request mapping applies
+ * to each send.
+ *
+ * @example
+ * ```ts
+ * import { Plugins } from "@bulwark/http-client"
+ * import { HttpClientRequest } from "@effect/platform"
+ * import { Effect } from "effect"
+ *
+ * const tenantHeader = (tenant: string) => <E, R>(self: Plugins.Client<E, R>) =>
+ *   Plugins.stage(self, (request, send) => send(HttpClientRequest.setHeader(request, "x-tenant", tenant)))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const stage: <E, R, E2, R2>(
+  self: Client<E, R>,
+  f: (
+    request: HttpClientRequest.HttpClientRequest,
+    send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<HttpClientResponse.HttpClientResponse, E, R>
+  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, E2, R2>
+) => Client<E2, R2> = internal.stage
+
+/**
+ * Resolves relative request URLs against `base` (absolute URLs pass unchanged).
+ *
+ * @since 0.1.0
+ * @category plugins
+ */
+export const baseUrl: (base: string) => <E, R>(self: Client<E, R>) => Client<E, R> = internal.baseUrl
+
+/**
+ * Adds `Authorization: Bearer <token>` from the `TokenProvider` to requests for `origin` (scheme, host
+ * and port) and removes any Authorization header from requests to every other origin. The token used
+ * is recorded so the {@link retry} stage can invalidate exactly that one on a 401.
+ *
+ * @since 0.1.0
+ * @category plugins
+ */
+export const bearerToken: (
+  options: { readonly origin: string }
+) => <E, R>(self: Client<E, R>) => Client<E | TokenError.TokenError, R | TokenProvider.TokenProvider> =
+  internal.bearerToken
+
+/**
+ * Fails an attempt with `Timeout` (phase `attempt`) when it takes longer than `timeout`; the request is
+ * aborted.
+ *
+ * @since 0.1.0
+ * @category plugins
+ */
+export const attemptTimeout = (
+  timeout: Duration.DurationInput,
+  options?: { readonly redactor?: Redaction.Redactor | undefined }
+): <E, R>(self: Client<E, R>) => Client<E | ApiError.Timeout, R> =>
+  internal.attemptTimeout(timeout, options?.redactor ?? Redaction.defaultRedactor)
+
+/**
+ * Classifies responses and transport failures into `ApiError` (see `@bulwark/core-errors`' `Classify`).
+ *
+ * @since 0.1.0
+ * @category plugins
+ */
+export const classify: (
+  options?: Classify.Options
+) => <E, R>(
+  self: Client<E, R>
+) => Client<ApiError.ApiError | Exclude<E, HttpClientError.HttpClientError>, R> = internal.classify
+
+/**
+ * Reads each successful response's body inside the attempt (the platform caches it for later reads).
+ *
+ * @since 0.1.0
+ * @category plugins
+ */
+export const bufferBody: <E, R>(self: Client<E, R>) => Client<E | ApiError.ApiError, R> = internal.bufferBody
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface RetryOptions {
+  /** Default: `RetrySchedule.standard()`. */
+  readonly schedule?: Schedule.Schedule<unknown, ApiError.ApiError> | undefined
+  /** The header that makes a POST/PATCH retryable. Default: `Idempotency-Key`. */
+  readonly idempotencyHeader?: string | undefined
+  readonly redactor?: Redaction.Redactor | undefined
+}
+
+/**
+ * Retries each call's attempts:
+ *
+ * - a 401 (`refresh-auth`): invalidates the token that attempt sent, and replays once with a new one;
+ *   a second 401 fails with `Unauthorized`; an `insufficient_scope` challenge fails at once;
+ * - `retry` and `retry-after` errors: by the schedule (default `RetrySchedule.standard()`), paying each
+ *   retry from the `RetryBudget` in the context if there is one;
+ * - only idempotent requests (GET, HEAD, PUT, DELETE, OPTIONS) or those with an idempotency key are
+ *   retried, except after failures that prove the request was not processed (nothing sent, 429, 401);
+ * - a 429 whose Retry-After outlasts the ambient deadline fails at once with `RateLimited` whose
+ *   `retryAt` says when a retry is allowed.
+ *
+ * @since 0.1.0
+ * @category plugins
+ */
+export const retry = (options?: RetryOptions): <E, R>(self: Client<E, R>) => Client<E, R> =>
+  internal.retry({
+    schedule: options?.schedule ?? RetrySchedule.standard(),
+    idempotencyHeader: options?.idempotencyHeader ?? "Idempotency-Key",
+    redactor: options?.redactor ?? Redaction.defaultRedactor
+  })
+
+/**
+ * Before each attempt, waits until the origin's 429 cool-down (from the `RateLimitGate` in the
+ * context) has passed, or fails at once with `RateLimited` if it outlasts the deadline; after a 429
+ * with Retry-After, closes the origin for that long for every request of the client.
+ *
+ * @since 0.1.0
+ * @category plugins
+ */
+export const rateLimitGate = (
+  options?: { readonly redactor?: Redaction.Redactor | undefined }
+): <E, R>(self: Client<E, R>) => Client<E, R> => internal.rateLimitGate(options?.redactor ?? Redaction.defaultRedactor)
+
+/**
+ * Adds an idempotency key (a UUID v4 from Effect's `Random`) to POST and PATCH requests that have
+ * none, once per logical call.
+ *
+ * @since 0.1.0
+ * @category plugins
+ */
+export const idempotencyKey = (
+  options?: { readonly header?: string | undefined; readonly auto?: boolean | undefined }
+): <E, R>(self: Client<E, R>) => Client<E, R> =>
+  internal.idempotencyKey({ header: options?.header ?? "Idempotency-Key", auto: options?.auto ?? true })
+
+/**
+ * Bounds a whole call (every attempt and wait) by `budget`: past it, the call fails with `Timeout`
+ * (phase `deadline`). Sets the ambient `Deadline` that retry schedules and the 429 gate respect.
+ *
+ * @since 0.1.0
+ * @category plugins
+ */
+export const deadline = (
+  budget: Duration.DurationInput,
+  options?: { readonly redactor?: Redaction.Redactor | undefined }
+): <E, R>(self: Client<E, R>) => Client<E | ApiError.Timeout, R> =>
+  internal.deadline(budget, options?.redactor ?? Redaction.defaultRedactor)
+
+/**
+ * One span (`bulwark.http.call`) and one outcome metric per logical call; the retry stage adds a child
+ * span per attempt (`bulwark.http.attempt`, with its number and retry reason). URLs are redacted; no
+ * header is recorded.
+ *
+ * @since 0.1.0
+ * @category plugins
+ */
+export const observe = (
+  options?: { readonly redactor?: Redaction.Redactor | undefined }
+): <E, R>(self: Client<E, R>) => Client<E, R> => internal.observe(options?.redactor ?? Redaction.defaultRedactor)
+
+/**
+ * The client's metrics: `bulwark_http_calls_total{outcome}`, `bulwark_http_attempts_total{reason}`,
+ * `bulwark_http_rate_limit_gate_waits_total`, `bulwark_http_rate_limit_gate_wait_millis_total` and the
+ * `bulwark_http_call_duration` timer.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const metrics = internal.metrics
+
+/**
+ * Whether a request may be retried whatever the failure: an idempotent method, or an idempotency key.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isIdempotent: (request: HttpClientRequest.HttpClientRequest, header: string) => boolean =
+  internal.isIdempotent

@@ -1,0 +1,27 @@
+/**
+ * The resilient client for a partner HTTP API, composing `@bulwark/core-errors`,
+ * `@bulwark/retry-schedules` and `@bulwark/auth-token`.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * The standard pipeline from one config object, and typed helpers.
+ *
+ * @since 0.1.0
+ */
+export * as ApiClient from "./ApiClient.js"
+
+/**
+ * Each concern of the pipeline as its own plugin.
+ *
+ * @since 0.1.0
+ */
+export * as Plugins from "./Plugins.js"
+
+/**
+ * The per-origin 429 cool-down shared by all requests of a client.
+ *
+ * @since 0.1.0
+ */
+export * as RateLimitGate from "./RateLimitGate.js"

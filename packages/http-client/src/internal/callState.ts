@@ -1,0 +1,40 @@
+import type { AccessToken } from "@bulwark/auth-token"
+import type * as Duration from "effect/Duration"
+import * as FiberRef from "effect/FiberRef"
+import * as GlobalValue from "effect/GlobalValue"
+
+/**
+ * What the stages of one logical call share. The retry stage creates it; inner stages (the bearer
+ * stage records the token it sent, so a 401 invalidates exactly that token) write to it. It is a
+ * mutable object in a FiberRef so that fibers forked by timeouts see the same instance.
+ */
+export interface CallState {
+  /** 1 for the first attempt. */
+  attempt: number
+  /** The token sent with the latest attempt, if any. */
+  tokenUsed: AccessToken.AccessToken | undefined
+  /** Whether the token was already refreshed once for this call. */
+  refreshed: boolean
+  /** Why the latest attempt was made: `initial`, or the reason of the retry. */
+  reason: RetryReason
+  /** The call's deadline (epoch ms of the Clock) and its budget, when a deadline stage set one. */
+  deadline: { readonly at: number; readonly budget: Duration.Duration } | undefined
+}
+
+/** Why an attempt was made. */
+export type RetryReason = "initial" | "5xx" | "timeout" | "network" | "401-refresh" | "429" | "other"
+
+/** @internal */
+export const currentCallState: FiberRef.FiberRef<CallState | undefined> = GlobalValue.globalValue(
+  Symbol.for("@bulwark/http-client/currentCallState"),
+  () => FiberRef.unsafeMake<CallState | undefined>(undefined)
+)
+
+/** @internal */
+export const makeCallState = (): CallState => ({
+  attempt: 1,
+  tokenUsed: undefined,
+  refreshed: false,
+  reason: "initial",
+  deadline: undefined
+})
