@@ -1,0 +1,123 @@
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Console from "effect/Console"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Redacted from "effect/Redacted"
+import { createRequire } from "node:module"
+import * as Config from "./config.js"
+import * as Server from "./server.js"
+
+/** @internal */
+export class ConfigFileError extends Data.TaggedError("ConfigFileError")<{
+  readonly path: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `Cannot use the config file ${this.path}: ${this.reason}. Pass a JSON file holding a sandbox config object.`
+  }
+}
+
+const port = Options.integer("port").pipe(
+  Options.withAlias("p"),
+  Options.withDescription("The TCP port to listen on (0: any free port). Default: 8080."),
+  Options.optional
+)
+const host = Options.text("host").pipe(
+  Options.withDescription("The address to listen on. Default: 127.0.0.1 (loopback only)."),
+  Options.optional
+)
+const faults = Options.choice("faults", Config.presetNames).pipe(
+  Options.withDescription("The preset of tokens, quotas and faults. Default: none."),
+  Options.optional
+)
+const seed = Options.integer("seed").pipe(
+  Options.withDescription("Seeds every random choice: the same seed and requests give the same faults. Default: 1."),
+  Options.optional
+)
+const configFile = Options.file("config", { exists: "yes" }).pipe(
+  Options.withDescription("A JSON file with a full sandbox config; the flags above override it."),
+  Options.optional
+)
+
+const readConfigFile = (path: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* Effect.mapError(
+      fs.readFileString(path),
+      (error) => new ConfigFileError({ path, reason: error.message })
+    )
+    const json = yield* Effect.try({
+      try: () => JSON.parse(text) as unknown,
+      catch: (error) => new ConfigFileError({ path, reason: `not valid JSON (${String(error)})` })
+    })
+    if (!Predicate.isRecord(json)) return yield* new ConfigFileError({ path, reason: "not a JSON object" })
+    return json
+  })
+
+/** @internal */
+export const banner = (sandbox: Server.Running, builtInClients: boolean, version: string): string => {
+  const lines = [
+    `bulwark-sandbox ${version} listening on ${sandbox.url} (preset: ${sandbox.config.preset}, seed: ${sandbox.config.seed})`,
+    `  token URL:  ${sandbox.tokenUrl}  (OAuth2 client credentials, HTTP Basic or form)`,
+    `  items:      ${sandbox.url}/v1/items`,
+    `  stats:      ${sandbox.url}/__sandbox/stats`
+  ]
+  if (builtInClients) {
+    lines.push("  built-in sandbox clients (sandbox-only credentials, published in the README, not real secrets):")
+    for (const client of sandbox.clients) {
+      lines.push(
+        `    client_id=${client.clientId}  client_secret=${Redacted.value(client.clientSecret)}  roles: ${
+          client.roles.join(" ")
+        }`
+      )
+    }
+  } else {
+    lines.push("  clients (secrets as set in the config file):")
+    for (const client of sandbox.clients) {
+      lines.push(`    client_id=${client.clientId}  roles: ${client.roles.join(" ")}`)
+    }
+  }
+  lines.push("Press Ctrl+C to stop.")
+  return lines.join("\n")
+}
+
+/** @internal */
+export const version = (): string => {
+  try {
+    // src/Cli.ts and dist/Cli.js both sit one level below package.json.
+    const pkg = createRequire(import.meta.url)("../package.json") as { readonly version?: unknown }
+    return typeof pkg.version === "string" ? pkg.version : "0.0.0"
+  } catch {
+    return "0.0.0"
+  }
+}
+
+/** @internal */
+export const command = Command.make(
+  "bulwark-sandbox",
+  { port, host, faults, seed, config: configFile },
+  (options) =>
+    Effect.gen(function*() {
+      const file = Option.isSome(options.config) ? yield* readConfigFile(options.config.value) : {}
+      const input: Record<string, unknown> = { ...file }
+      input.port = Option.getOrElse(options.port, () => (typeof file.port === "number" ? file.port : 8080))
+      if (Option.isSome(options.host)) input.host = options.host.value
+      if (Option.isSome(options.faults)) input.preset = options.faults.value
+      if (Option.isSome(options.seed)) input.seed = options.seed.value
+      const sandbox = yield* Server.make(input)
+      yield* Console.log(banner(sandbox, file.clients === undefined, version()))
+      yield* Effect.addFinalizer(() => Console.log("bulwark-sandbox stopped"))
+      return yield* Effect.never
+    }).pipe(
+      Effect.scoped,
+      Effect.tapError((error) => Console.error(error.message))
+    )
+).pipe(Command.withDescription("A simulated partner API with injectable faults (see the @bulwark/sandbox README)."))
+
+/** @internal */
+export const run = (argv: ReadonlyArray<string>) =>
+  Effect.suspend(() => Command.run(command, { name: "bulwark-sandbox", version: version() })(argv))

@@ -1,0 +1,174 @@
+import { Cli } from "@bulwark/sandbox"
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { NodeContext, NodeHttpClient } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Console, Effect, Fiber } from "effect"
+import { spawn } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const realPause = (ms: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+
+/** Runs the CLI in this process with a Console that records what it prints. */
+const runCli = (args: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const lines: Array<string> = []
+    const record = (...parts: ReadonlyArray<unknown>) => Effect.sync(() => void lines.push(parts.join(" ")))
+    const console = yield* Effect.console
+    const fiber = yield* Cli.run(["node", "bulwark-sandbox", ...args]).pipe(
+      Console.withConsole({ ...console, log: record, error: record }),
+      Effect.provide(NodeContext.layer),
+      Effect.fork
+    )
+    const url = Effect.gen(function*() {
+      for (let i = 0; i < 1000; i++) {
+        const match = /listening on (http:\/\/\S+)/.exec(lines.join("\n"))
+        if (match !== null) return match[1]!
+        if (fiber.unsafePoll() !== null) return yield* Effect.dieMessage(`the CLI stopped:\n${lines.join("\n")}`)
+        yield* realPause(5)
+      }
+      return yield* Effect.dieMessage("the CLI did not start")
+    })
+    return { fiber, lines, url }
+  })
+
+const tokenStatus = (tokenUrl: string, clientId: string, clientSecret: string) =>
+  Effect.flatMap(HttpClient.HttpClient, (http) =>
+    http.execute(
+      HttpClientRequest.post(tokenUrl).pipe(
+        HttpClientRequest.basicAuth(clientId, clientSecret),
+        HttpClientRequest.bodyUrlParams({ grant_type: "client_credentials" })
+      )
+    )).pipe(Effect.map((response) => response.status))
+
+describe("the CLI, in process", () => {
+  it.live("prints the URL and sandbox credentials, serves, and stops when interrupted", () =>
+    Effect.gen(function*() {
+      const { fiber, lines, url } = yield* runCli(["--port", "0", "--faults", "realistic", "--seed", "7"])
+      const base = yield* url
+      expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      const banner = lines.join("\n")
+      expect(banner).toContain("preset: realistic, seed: 7")
+      expect(banner).toContain(`token URL:  ${base}/oauth/token`)
+      expect(banner).toContain("sandbox-only credentials")
+      const secret = /client_id=bulwark-demo\s+client_secret=(\S+)/.exec(banner)?.[1]
+      expect(secret).toBeDefined()
+      expect(yield* tokenStatus(`${base}/oauth/token`, "bulwark-demo", secret!)).toBe(200)
+
+      yield* Fiber.interrupt(fiber)
+      expect(lines.at(-1)).toBe("bulwark-sandbox stopped")
+      const refused = yield* Effect.flip(tokenStatus(`${base}/oauth/token`, "bulwark-demo", secret!))
+      expect(refused._tag).toBe("RequestError")
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.live("takes a JSON config file, which the flags override, and never prints its secrets", () =>
+    Effect.gen(function*() {
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "bulwark-sandbox-"))
+      const file = Path.join(dir, "sandbox.json")
+      Fs.writeFileSync(
+        file,
+        JSON.stringify({
+          port: 1,
+          seed: 3,
+          clients: [{ clientId: "team-a", clientSecret: "team-a-very-secret", roles: ["items:read"] }]
+        })
+      )
+      const { fiber, lines, url } = yield* runCli(["--config", file, "--port", "0"])
+      const base = yield* url
+      expect(lines.join("\n")).toContain("seed: 3")
+      expect(lines.join("\n")).toContain("client_id=team-a  roles: items:read")
+      expect(lines.join("\n")).not.toContain("team-a-very-secret")
+      expect(yield* tokenStatus(`${base}/oauth/token`, "team-a", "team-a-very-secret")).toBe(200)
+      yield* Fiber.interrupt(fiber)
+      Fs.rmSync(dir, { recursive: true })
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.live("a bad config or option fails with an actionable message", () =>
+    Effect.gen(function*() {
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "bulwark-sandbox-"))
+      const file = Path.join(dir, "sandbox.json")
+      Fs.writeFileSync(file, JSON.stringify({ faults: { hang: 3 } }))
+      const bad = yield* runCli(["--config", file, "--port", "0"])
+      const exit = yield* Fiber.await(bad.fiber)
+      expect(exit._tag).toBe("Failure")
+      expect(bad.lines.join("\n")).toContain("faults.hang: must be a probability between 0 and 1, got 3")
+
+      Fs.writeFileSync(file, "{ not json")
+      const notJson = yield* runCli(["--config", file])
+      expect((yield* Fiber.await(notJson.fiber))._tag).toBe("Failure")
+      expect(notJson.lines.join("\n")).toContain("not valid JSON")
+
+      const unknownPreset = yield* runCli(["--faults", "chaos"])
+      expect((yield* Fiber.await(unknownPreset.fiber))._tag).toBe("Failure")
+      Fs.rmSync(dir, { recursive: true })
+    }))
+})
+
+// The built executable, as a user runs it. The package's `test` target depends on `build` (see package.json), so
+// dist/bin.js exists whenever the tests run through Nx; a bare `vitest run` before any build skips this part.
+const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url))
+const built = Fs.existsSync(bin)
+
+const spawnCli = (args: ReadonlyArray<string>) =>
+  Effect.acquireRelease(
+    Effect.sync(() => spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] })),
+    (child) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
+  ).pipe(Effect.flatMap((child) =>
+    Effect.async<{ readonly child: typeof child; readonly url: string; readonly output: () => string }, Error>(
+      (resume) => {
+        let output = ""
+        const onData = (chunk: Buffer) => {
+          output += chunk.toString("utf8")
+          const match = /listening on (http:\/\/\S+)/.exec(output)
+          if (match !== null) resume(Effect.succeed({ child, url: match[1]!, output: () => output }))
+        }
+        child.stdout.on("data", onData)
+        child.stderr.on("data", (chunk: Buffer) => void (output += chunk.toString("utf8")))
+        child.on("exit", (code) => resume(Effect.fail(new Error(`exited with ${code} before serving:\n${output}`))))
+      }
+    )
+  ))
+
+const exitOf = (child: ReturnType<typeof spawn>) =>
+  Effect.async<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>((resume) => {
+    if (child.exitCode !== null) return resume(Effect.succeed({ code: child.exitCode, signal: null }))
+    child.on("exit", (code, signal) => resume(Effect.succeed({ code, signal })))
+  })
+
+describe.skipIf(!built)("the built bulwark-sandbox executable", () => {
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    it.live(
+      `starts, serves and stops cleanly on ${signal}, even with a hung request open`,
+      () =>
+        Effect.gen(function*() {
+          const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "bulwark-sandbox-"))
+          const file = Path.join(dir, "hang.json")
+          Fs.writeFileSync(file, JSON.stringify({ faults: { hang: 1 } }))
+          const { child, output, url } = yield* spawnCli(["--port", "0", "--seed", "5", "--config", file])
+          const http = yield* HttpClient.HttpClient
+          expect((yield* http.get(`${url}/__sandbox/health`)).status).toBe(200)
+          expect(yield* tokenStatus(`${url}/oauth/token`, "bulwark-demo", "sandbox-demo-secret")).toBe(200)
+          // A request the sandbox will never answer keeps a connection open.
+          const hung = yield* Effect.fork(http.get(`${url}/v1/items`))
+          for (let i = 0; i < 200 && !(yield* hungYet(http, url)); i++) yield* realPause(5)
+
+          child.kill(signal)
+          const exit = yield* exitOf(child).pipe(Effect.timeout("5 seconds"))
+          expect(exit).toEqual({ code: 0, signal: null })
+          expect(output()).toContain("bulwark-sandbox stopped")
+          const error = yield* Effect.flip(Fiber.join(hung))
+          expect(error._tag).toBe("RequestError")
+          Fs.rmSync(dir, { recursive: true })
+        }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici)),
+      15_000
+    )
+  }
+})
+
+const hungYet = (http: HttpClient.HttpClient, url: string) =>
+  http.get(`${url}/__sandbox/stats`).pipe(
+    Effect.flatMap((response) => response.json),
+    Effect.map((stats: any) => stats.faultsInjected.hang === 1)
+  )
