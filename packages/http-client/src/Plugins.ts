@@ -216,6 +216,24 @@ export const observe = (
 export const metrics = internal.metrics
 
 /**
+ * Why an attempt was made: `initial`, or the reason of the retry.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RetryReason = "initial" | "5xx" | "timeout" | "network" | "401-refresh" | "429" | "other"
+
+/**
+ * The process-wide attempt counts by reason (from `bulwark_http_attempts_total{reason}`). Take two
+ * readings and subtract them to measure one job: `initial` counts logical calls' first attempts, the
+ * others are retries by reason.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const attemptCounts: Effect.Effect<Record<RetryReason, number>> = internal.attemptCounts
+
+/**
  * Whether a request may be retried whatever the failure: an idempotent method, or an idempotency key.
  *
  * @since 0.1.0

@@ -265,6 +265,24 @@ const tagged = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, key: string
 const attemptsByReason = tagged(metrics.attempts, "reason")
 const callsByOutcome = tagged(metrics.calls, "outcome")
 
+/** @internal */
+export const retryReasons: ReadonlyArray<RetryReason> = [
+  "initial",
+  "5xx",
+  "timeout",
+  "network",
+  "401-refresh",
+  "429",
+  "other"
+]
+
+/** @internal */
+export const attemptCounts: Effect.Effect<Record<RetryReason, number>> = Effect.map(
+  Effect.forEach(retryReasons, (reason) => Metric.value(attemptsByReason(reason))),
+  (states) =>
+    Object.fromEntries(retryReasons.map((reason, i) => [reason, states[i]!.count])) as Record<RetryReason, number>
+)
+
 const retryReasonOf = (error: ApiError.ApiError): RetryReason => {
   switch (error._tag) {
     case "ServerError":
