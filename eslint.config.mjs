@@ -1,6 +1,7 @@
 import * as effectEslint from "@effect/eslint-plugin"
 import js from "@eslint/js"
 import nx from "@nx/eslint-plugin"
+import globals from "globals"
 import tseslint from "typescript-eslint"
 
 const moduleBoundaries = (options) => [
@@ -25,6 +26,11 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...effectEslint.configs.dprint,
+  {
+    // Plain ES module scripts (benchmarks, CI helpers) run on Node.
+    files: ["**/*.mjs"],
+    languageOptions: { globals: globals.node }
+  },
   {
     plugins: { "@nx": nx },
     languageOptions: {

@@ -24,6 +24,7 @@
  * @since 0.1.0
  */
 import type { Backoff } from "@bulwark/retry-schedules"
+import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
@@ -54,7 +55,7 @@ export interface Service {
  * @since 0.1.0
  * @category tags
  */
-export class TokenProvider extends internal.TokenProvider {}
+export class TokenProvider extends Context.Tag("@bulwark/auth-token/TokenProvider")<TokenProvider, Service>() {}
 
 /**
  * @since 0.1.0

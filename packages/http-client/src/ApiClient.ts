@@ -8,6 +8,7 @@
 import type { TokenError } from "@bulwark/auth-token"
 import type { ApiError } from "@bulwark/core-errors"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type * as Schema from "effect/Schema"
@@ -38,6 +39,7 @@ export type ClientError = ApiError.ApiError | TokenError.TokenError
  * | `retry.maxRetryAfter` | 60 s | a longer Retry-After surfaces `RateLimited` instead of parking the call |
  * | `budget` | capacity 500, cost 5 (timeout 10), refill 1 | an outage adds at most 100 retries, then 0%; `false` disables |
  * | `rateLimitGate` | true | one 429 pauses the origin for all requests instead of each collecting its own |
+ * | `rateLimit` | none | `{ limit, interval }`: a client-side token bucket that keeps attempts under the API's quota |
  * | `idempotency.autoKey` / `.header` | true / `Idempotency-Key` | makes POST/PATCH safely retryable |
  * | `bufferBody` | true | a stalled or reset response body is timed out and retried like the rest of the attempt |
  * | `userAgent` | none | |
@@ -123,7 +125,7 @@ export interface Service {
  * @since 0.1.0
  * @category tags
  */
-export class ApiClient extends internal.ApiClient {}
+export class ApiClient extends Context.Tag("@bulwark/http-client/ApiClient")<ApiClient, Service>() {}
 
 /**
  * A plugin run once per attempt, between the retry stage and the attempt timeout.

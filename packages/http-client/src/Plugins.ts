@@ -11,12 +11,13 @@
  * | 4 | {@link idempotencyKey} | outside the retries, so all attempts of one call carry the same key |
  * | 5 | {@link retry} | sees each attempt's typed error: refresh-once on 401, backoff under the budget for `retry`/`retry-after` errors, idempotent or keyed requests only |
  * | 6 | {@link rateLimitGate} | inside the retries, so every attempt (first or retry, of any call) waits out the origin's 429 cool-down |
- * | 7 | per-attempt plugins (circuit breaker) | fail fast per attempt without touching the network |
- * | 8 | {@link attemptTimeout} | bounds one exchange, token fetch, headers and buffered body included |
- * | 9 | {@link bearerToken} | a fresh token per attempt (so a replay after a 401 uses the new one), only for the API's origin |
- * | 10 | {@link bufferBody} | reads the body inside the attempt, so a stalled or reset body is timed out and retried |
- * | 11 | {@link classify} | turns statuses and transport failures into `ApiError`s for every stage above |
- * | 12 | transport | the platform `HttpClient` (undici on Node) |
+ * | 7 | {@link rateLimiter} (optional) | spaces attempts under the API's quota, after the gate has let them through, so a cool-down does not end in a burst |
+ * | 8 | per-attempt plugins (circuit breaker) | fail fast per attempt without touching the network |
+ * | 9 | {@link attemptTimeout} | bounds one exchange, token fetch, headers and buffered body included |
+ * | 10 | {@link bearerToken} | a fresh token per attempt (so a replay after a 401 uses the new one), only for the API's origin |
+ * | 11 | {@link bufferBody} | reads the body inside the attempt, so a stalled or reset body is timed out and retried |
+ * | 12 | {@link classify} | turns statuses and transport failures into `ApiError`s for every stage above |
+ * | 13 | transport | the platform `HttpClient` (undici on Node) |
  *
  * `../shared/DESIGN.md` lists the 429 gate outside the retry stage. We gate every attempt instead: a
  * retry that waited out a 5xx backoff must also respect a cool-down another call started meanwhile, and a
@@ -33,6 +34,7 @@ import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import type * as EffectRateLimiter from "effect/RateLimiter"
 import type * as Schedule from "effect/Schedule"
 import * as internal from "./internal/plugins.js"
 
@@ -194,6 +196,29 @@ export const deadline = (
   internal.deadline(budget, options?.redactor ?? Redaction.defaultRedactor)
 
 /**
+ * Spaces attempts with an Effect `RateLimiter` (token bucket), so the client stays under the API's quota
+ * instead of discovering it through 429s. Retries pass through it too.
+ *
+ * @example
+ * ```ts
+ * import { Plugins } from "@bulwark/http-client"
+ * import { HttpClient } from "@effect/platform"
+ * import { Effect, RateLimiter } from "effect"
+ *
+ * const limited = Effect.gen(function*() {
+ *   const limiter = yield* RateLimiter.make({ limit: 45, interval: "1 second" })
+ *   return (yield* HttpClient.HttpClient).pipe(Plugins.rateLimiter(limiter))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category plugins
+ */
+export const rateLimiter: (
+  limiter: EffectRateLimiter.RateLimiter
+) => <E, R>(self: Client<E, R>) => Client<E, R> = internal.rateLimiter
+
+/**
  * One span (`bulwark.http.call`) and one outcome metric per logical call; the retry stage adds a child
  * span per attempt (`bulwark.http.attempt`, with its number and retry reason). URLs are redacted; no
  * header is recorded.
@@ -207,8 +232,8 @@ export const observe = (
 
 /**
  * The client's metrics: `bulwark_http_calls_total{outcome}`, `bulwark_http_attempts_total{reason}`,
- * `bulwark_http_rate_limit_gate_waits_total`, `bulwark_http_rate_limit_gate_wait_millis_total` and the
- * `bulwark_http_call_duration` timer.
+ * `bulwark_http_rate_limit_gate_waits_total`, `bulwark_http_rate_limit_gate_wait_millis_total`,
+ * `bulwark_http_retry_wait_millis_total{reason}` and the `bulwark_http_call_duration` timer.
  *
  * @since 0.1.0
  * @category metrics
@@ -232,6 +257,15 @@ export type RetryReason = "initial" | "5xx" | "timeout" | "network" | "401-refre
  * @category metrics
  */
 export const attemptCounts: Effect.Effect<Record<RetryReason, number>> = internal.attemptCounts
+
+/**
+ * The process-wide time spent waiting before retries, in milliseconds, by retry reason (from
+ * `bulwark_http_retry_wait_millis_total{reason}`): for `429`, the time Retry-After made a call wait.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const retryWaitMillis: Effect.Effect<Record<RetryReason, number>> = internal.retryWaitMillis
 
 /**
  * Whether a request may be retried whatever the failure: an idempotent method, or an idempotency key.

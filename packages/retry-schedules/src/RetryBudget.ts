@@ -20,6 +20,7 @@
  *
  * @since 0.1.0
  */
+import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type * as Schedule from "effect/Schedule"
@@ -89,7 +90,7 @@ export interface Service {
  * @since 0.1.0
  * @category tags
  */
-export class RetryBudget extends internal.RetryBudget {}
+export class RetryBudget extends Context.Tag("@bulwark/retry-schedules/RetryBudget")<RetryBudget, Service>() {}
 
 /**
  * A fresh budget. Invalid options (negative or non-finite numbers) throw a `RangeError` naming the

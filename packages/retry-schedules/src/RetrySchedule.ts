@@ -29,7 +29,15 @@ import * as internal from "./internal/schedules.js"
 export const defaultMaxRetryAfter: Duration.Duration = internal.defaultMaxRetryAfter
 
 /**
- * How many retries {@link standard} makes by default: 3 (so at most 4 attempts).
+ * How many retries after rate limits {@link standard} makes by default: 10.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultMaxRateLimitRetries: number = internal.defaultMaxRateLimitRetries
+
+/**
+ * How many retries of transient failures {@link standard} makes by default: 3 (so at most 4 attempts).
  *
  * @since 0.1.0
  * @category constants
@@ -149,8 +157,10 @@ export const whileRetryable: <Out, R>(
  * @category models
  */
 export interface StandardOptions extends Backoff.Options {
-  /** Retries after the first attempt. Default: 3. */
+  /** Retries of transient failures (5xx, timeouts, network errors). Default: 3. */
   readonly maxRetries?: number | undefined
+  /** Retries after rate limits (429, 503 with Retry-After), counted apart. Default: 10. */
+  readonly maxRateLimitRetries?: number | undefined
   /** Default: 60 seconds. */
   readonly maxRetryAfter?: Duration.DurationInput | undefined
 }
@@ -160,8 +170,9 @@ export interface StandardOptions extends Backoff.Options {
  *
  * - `retry` errors (5xx, timeouts, network errors) are retried with full-jitter backoff (base 200 ms,
  *   cap 10 s), at most 3 times;
- * - `retry-after` errors (429, 503 with Retry-After) wait `max(backoff, Retry-After)`, and stop when the
- *   Retry-After exceeds 60 s;
+ * - `retry-after` errors (429, 503 with Retry-After) wait `max(backoff, Retry-After)`, at most 10 times
+ *   (counted apart from the transient retries: a rate limit says "not now", not "broken"), and stop when
+ *   the Retry-After exceeds 60 s;
  * - `fail` errors are never retried; `refresh-auth` (401) is left to the client's token handling;
  * - an ambient `Deadline` is honoured.
  *

@@ -174,6 +174,28 @@ describe("RetrySchedule.standard", () => {
       expect(yield* attempts).toBe(2)
     }).pipe(Effect.withRandom(Random.make(42))))
 
+  it.effect("counts rate limits apart from transient failures", () =>
+    Effect.gen(function*() {
+      // 3 transient retries and up to 10 rate-limit retries, in any interleaving.
+      const mixed = [
+        ...Array.from({ length: 6 }, () => rateLimited(Duration.seconds(1))),
+        serverError(),
+        serverError(),
+        ...Array.from({ length: 4 }, () => rateLimited(Duration.seconds(1))),
+        serverError()
+      ]
+      const { attempts, call } = yield* scripted(mixed)
+      const fiber = yield* Effect.fork(call.pipe(Effect.retry(RetrySchedule.standard())))
+      yield* TestClock.adjust("5 minutes")
+      expect(yield* Fiber.join(fiber)).toBe("ok")
+      expect(yield* attempts).toBe(14)
+      const tooMany = yield* scripted(Array.from({ length: 12 }, () => rateLimited(Duration.seconds(1))))
+      const limited = yield* Effect.fork(tooMany.call.pipe(Effect.retry(RetrySchedule.standard())))
+      yield* TestClock.adjust("5 minutes")
+      expect((yield* Effect.flip(Fiber.join(limited)))._tag).toBe("RateLimited")
+      expect(yield* tooMany.attempts).toBe(11)
+    }).pipe(Effect.withRandom(Random.make(42))))
+
   it.effect("composes with Schedule combinators", () =>
     Effect.gen(function*() {
       const policy = RetrySchedule.standard().pipe(Schedule.compose(Schedule.recurs(1)))

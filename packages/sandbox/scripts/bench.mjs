@@ -10,7 +10,9 @@ const seconds = Number(process.argv[2] ?? 10)
 const connections = Number(process.argv[3] ?? 32)
 const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url))
 
-const child = spawn(process.execPath, [bin, "--port", "0", "--faults", "none"], { stdio: ["ignore", "pipe", "inherit"] })
+const child = spawn(process.execPath, [bin, "--port", "0", "--faults", "none"], {
+  stdio: ["ignore", "pipe", "inherit"]
+})
 const url = await new Promise((resolve, reject) => {
   let out = ""
   child.stdout.on("data", (chunk) => {

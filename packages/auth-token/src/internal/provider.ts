@@ -1,6 +1,5 @@
 import { Backoff, RetrySchedule } from "@bulwark/retry-schedules"
 import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -15,6 +14,8 @@ import type * as Scope from "effect/Scope"
 import * as AccessToken from "../AccessToken.js"
 import type { TokenError } from "../TokenError.js"
 import type { TokenSource } from "../TokenSource.js"
+// The Tag lives in the public module; it is only read inside functions, so the import cycle is harmless.
+import { TokenProvider } from "../TokenProvider.js"
 import * as TokenStore from "../TokenStore.js"
 
 /** @internal */
@@ -35,9 +36,6 @@ export interface Service {
   readonly invalidate: (token: AccessToken.AccessToken) => Effect.Effect<boolean>
   readonly refresh: Effect.Effect<AccessToken.AccessToken, TokenError>
 }
-
-/** @internal */
-export class TokenProvider extends Context.Tag("@bulwark/auth-token/TokenProvider")<TokenProvider, Service>() {}
 
 /** @internal */
 export const metrics = {

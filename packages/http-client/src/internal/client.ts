@@ -5,12 +5,14 @@ import { RetryBudget, RetrySchedule } from "@bulwark/retry-schedules"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as EffectRateLimiter from "effect/RateLimiter"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+// The Tag lives in the public module; it is only read inside functions, so the import cycle is harmless.
+import { ApiClient } from "../ApiClient.js"
 import * as RateLimitGate from "../RateLimitGate.js"
 import * as config from "./config.js"
 import * as plugins from "./plugins.js"
@@ -54,9 +56,6 @@ export interface Service {
   ) => Effect.Effect<A, ClientError, R>
   readonly del: (path: string, options?: RequestOptions) => Effect.Effect<void, ClientError>
 }
-
-/** @internal */
-export class ApiClient extends Context.Tag("@bulwark/http-client/ApiClient")<ApiClient, Service>() {}
 
 /** @internal */
 export type Plugin = <E, R>(self: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E | ClientError, R>
@@ -123,6 +122,14 @@ export const make = (
     if (Option.isSome(tokens)) client = plugins.bearerToken({ origin, tokens: tokens.value })(client)
     client = plugins.attemptTimeout(cfg.attemptTimeout, redactor)(client)
     for (const plugin of options?.perAttempt ?? []) client = plugin(client)
+    if (cfg.rateLimit !== undefined) {
+      const limiter = yield* EffectRateLimiter.make({
+        limit: cfg.rateLimit.limit,
+        interval: cfg.rateLimit.interval,
+        algorithm: "token-bucket"
+      })
+      client = plugins.rateLimiter(limiter)(client)
+    }
     if (cfg.rateLimitGate) client = plugins.rateLimitGate(redactor, gate)(client)
     client = plugins.retry({
       schedule: RetrySchedule.standard({

@@ -91,6 +91,12 @@ export const ClientConfigSchema = Schema.Struct({
     { default: () => ({}) }
   ),
   rateLimitGate: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  rateLimit: Schema.optional(
+    Schema.Struct({
+      limit: Schema.Int.pipe(Schema.positive()),
+      interval: DurationInput
+    })
+  ),
   idempotency: Schema.optionalWith(
     Schema.Struct({
       autoKey: Schema.optionalWith(Schema.Boolean, { default: () => true }),

@@ -15,6 +15,7 @@ import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import type * as EffectRateLimiter from "effect/RateLimiter"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import { RateLimitGate, type Service as RateLimitGateService } from "../RateLimitGate.js"
@@ -233,6 +234,10 @@ export const metrics = {
     description: "Total time attempts waited for 429 cool-downs, in milliseconds",
     incremental: true
   }),
+  retryWaitMillis: Metric.counter("bulwark_http_retry_wait_millis_total", {
+    description: "Time spent waiting before retries (backoff or Retry-After), in milliseconds, by retry reason",
+    incremental: true
+  }),
   callDuration: Metric.timerWithBoundaries("bulwark_http_call_duration", [
     5,
     10,
@@ -263,6 +268,7 @@ const tagged = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, key: string
 
 // Tagging per request would rebuild metric keys on the hot path; the few label values are cached.
 const attemptsByReason = tagged(metrics.attempts, "reason")
+const retryWaitByReason = tagged(metrics.retryWaitMillis, "reason")
 const callsByOutcome = tagged(metrics.calls, "outcome")
 
 /** @internal */
@@ -279,6 +285,13 @@ export const retryReasons: ReadonlyArray<RetryReason> = [
 /** @internal */
 export const attemptCounts: Effect.Effect<Record<RetryReason, number>> = Effect.map(
   Effect.forEach(retryReasons, (reason) => Metric.value(attemptsByReason(reason))),
+  (states) =>
+    Object.fromEntries(retryReasons.map((reason, i) => [reason, states[i]!.count])) as Record<RetryReason, number>
+)
+
+/** @internal */
+export const retryWaitMillis: Effect.Effect<Record<RetryReason, number>> = Effect.map(
+  Effect.forEach(retryReasons, (reason) => Metric.value(retryWaitByReason(reason))),
   (states) =>
     Object.fromEntries(retryReasons.map((reason, i) => [reason, states[i]!.count])) as Record<RetryReason, number>
 )
@@ -496,6 +509,10 @@ const outcomeOf = (exit: Exit.Exit<HttpClientResponse.HttpClientResponse, unknow
 /** URLs without a query, fragment or user info have nothing to redact: skip the parse. */
 const redactedUrl = (url: string, redactor: Redaction.Redactor) =>
   url.includes("?") || url.includes("#") || url.includes("@") ? Redaction.url(url, redactor) : url
+
+/** @internal */
+export const rateLimiter = (limiter: EffectRateLimiter.RateLimiter) => <E, R>(self: Client<E, R>): Client<E, R> =>
+  stage(self, (request, send) => limiter(send(request)))
 
 /** @internal */
 export const observe = (redactor: Redaction.Redactor) => <E, R>(self: Client<E, R>): Client<E, R> =>

@@ -1,11 +1,12 @@
 import { ApiError } from "@bulwark/core-errors"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
+// The Tag lives in the public module; it is only read inside functions, so the import cycle is harmless.
+import { RetryBudget } from "../RetryBudget.js"
 
 /** @internal */
 export interface Options {
@@ -39,9 +40,6 @@ export interface Service {
   readonly recordSuccess: Effect.Effect<void>
   readonly snapshot: Effect.Effect<Snapshot>
 }
-
-/** @internal */
-export class RetryBudget extends Context.Tag("@bulwark/retry-schedules/RetryBudget")<RetryBudget, Service>() {}
 
 const validate = (options?: Options) => {
   const resolved = {

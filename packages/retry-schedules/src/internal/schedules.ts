@@ -140,19 +140,53 @@ export const whileRetryable = <Out, R>(
 /** @internal */
 export interface StandardOptions extends backoffInternal.BackoffOptions {
   readonly maxRetries?: number | undefined
+  readonly maxRateLimitRetries?: number | undefined
   readonly maxRetryAfter?: Duration.DurationInput | undefined
 }
 
 /** @internal */
-export const standard = (options?: StandardOptions): Schedule.Schedule<Duration.Duration, ApiError.ApiError> => {
-  const maxRetries = options?.maxRetries ?? defaultMaxRetries
-  if (!(Number.isInteger(maxRetries) && maxRetries >= 0)) {
-    throw new RangeError(`standard: maxRetries must be a whole number >= 0, got ${maxRetries}`)
+export const defaultMaxRateLimitRetries = 10
+
+const wholeNumber = (name: string, value: number) => {
+  if (!(Number.isInteger(value) && value >= 0)) {
+    throw new RangeError(`standard: ${name} must be a whole number >= 0, got ${value}`)
   }
-  const limited = Schedule.intersect(backoffInternal.backoff(options), Schedule.recurs(maxRetries)).pipe(
-    Schedule.map(([delay]) => delay)
+  return value
+}
+
+/** @internal */
+export const standard = (options?: StandardOptions): Schedule.Schedule<Duration.Duration, ApiError.ApiError> => {
+  const maxRetries = wholeNumber("maxRetries", options?.maxRetries ?? defaultMaxRetries)
+  const maxRateLimitRetries = wholeNumber(
+    "maxRateLimitRetries",
+    options?.maxRateLimitRetries ?? defaultMaxRateLimitRetries
   )
-  return whileRetryable(limited).pipe(
+  const backoff = backoffInternal.backoff(options)
+  // Transient failures and rate limits are counted apart: a 429 says "not now", not "broken", so waiting
+  // it out does not use up the retries a 5xx or a timeout may need (both stay bounded, and the deadline
+  // bounds the total time).
+  const counted = Schedule.makeWithState(
+    { transient: 0, rateLimited: 0, backoff: backoff.initial as unknown },
+    (now, error: ApiError.ApiError, state) => {
+      const decision = ApiError.retryDecision(error)
+      const isRateLimit = decision === "retry-after"
+      const allowed = decision === "retry"
+        ? state.transient < maxRetries
+        : isRateLimit && state.rateLimited < maxRateLimitRetries
+      if (!allowed) return Effect.succeed([state, Duration.zero, ScheduleDecision.done] as const)
+      return Effect.map(backoff.step(now, error, state.backoff), ([next, delay, decision]) =>
+        [
+          {
+            transient: state.transient + (isRateLimit ? 0 : 1),
+            rateLimited: state.rateLimited + (isRateLimit ? 1 : 0),
+            backoff: next
+          },
+          delay,
+          decision
+        ] as const)
+    }
+  )
+  return counted.pipe(
     honorRetryAfter<ApiError.ApiError>({ maxRetryAfter: options?.maxRetryAfter }),
     withDeadline()
   )
