@@ -87,38 +87,38 @@ export interface RequestOptions {
  * @since 0.1.0
  * @category models
  */
-export interface Service {
+export interface Service<PE = never> {
   /** The resilient client: use it directly for anything the helpers do not cover. */
-  readonly client: HttpClient.HttpClient.With<ClientError>
+  readonly client: HttpClient.HttpClient.With<ClientError | PE>
   /** GET and decode the JSON body; a body that does not decode is `InvalidResponse`. */
   readonly get: <A, I, R>(
     path: string,
     schema: Schema.Schema<A, I, R>,
     options?: RequestOptions
-  ) => Effect.Effect<A, ClientError, R>
+  ) => Effect.Effect<A, ClientError | PE, R>
   /** POST a JSON body and decode the JSON answer. */
   readonly post: <A, I, R>(
     path: string,
     body: unknown,
     schema: Schema.Schema<A, I, R>,
     options?: RequestOptions
-  ) => Effect.Effect<A, ClientError, R>
+  ) => Effect.Effect<A, ClientError | PE, R>
   /** PUT a JSON body and decode the JSON answer. */
   readonly put: <A, I, R>(
     path: string,
     body: unknown,
     schema: Schema.Schema<A, I, R>,
     options?: RequestOptions
-  ) => Effect.Effect<A, ClientError, R>
+  ) => Effect.Effect<A, ClientError | PE, R>
   /** PATCH a JSON body and decode the JSON answer. */
   readonly patch: <A, I, R>(
     path: string,
     body: unknown,
     schema: Schema.Schema<A, I, R>,
     options?: RequestOptions
-  ) => Effect.Effect<A, ClientError, R>
+  ) => Effect.Effect<A, ClientError | PE, R>
   /** DELETE; any 2xx is success. */
-  readonly del: (path: string, options?: RequestOptions) => Effect.Effect<void, ClientError>
+  readonly del: (path: string, options?: RequestOptions) => Effect.Effect<void, ClientError | PE>
 }
 
 /**
@@ -128,20 +128,21 @@ export interface Service {
 export class ApiClient extends Context.Tag("@bulwark/http-client/ApiClient")<ApiClient, Service>() {}
 
 /**
- * A plugin run once per attempt, between the retry stage and the attempt timeout.
+ * A plugin run once per attempt, between the retry stage and the attempt timeout. `PE` is what it adds to
+ * the error channel (for instance `CircuitOpen`).
  *
  * @since 0.1.0
  * @category models
  */
-export type Plugin = internal.Plugin
+export type Plugin<PE = never> = internal.Plugin<PE>
 
 /**
  * @since 0.1.0
  * @category models
  */
-export interface MakeOptions {
+export interface MakeOptions<PE = never> {
   /** Per-attempt plugins, e.g. `@bulwark/circuit-breaker`'s. */
-  readonly perAttempt?: ReadonlyArray<Plugin> | undefined
+  readonly perAttempt?: ReadonlyArray<Plugin<PE>> | undefined
 }
 
 /**
@@ -152,14 +153,15 @@ export interface MakeOptions {
  * @since 0.1.0
  * @category constructors
  */
-export const make: (
+export const make: <PE = never>(
   config: ClientConfig,
-  options?: MakeOptions
-) => Effect.Effect<Service, ConfigError | TokenError.TokenError, HttpClient.HttpClient | Scope.Scope> = internal
+  options?: MakeOptions<PE>
+) => Effect.Effect<Service<PE>, ConfigError | TokenError.TokenError, HttpClient.HttpClient | Scope.Scope> = internal
   .make as never
 
 /**
- * The standard pipeline as a layer.
+ * The standard pipeline as a layer. Its per-attempt plugins may not add errors: with a plugin that does
+ * (the circuit breaker's `CircuitOpen`), use {@link make} and keep the service, so its type says so.
  *
  * @example
  * ```ts

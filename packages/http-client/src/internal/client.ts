@@ -58,12 +58,14 @@ export interface Service {
 }
 
 /** @internal */
-export type Plugin = <E, R>(self: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E | ClientError, R>
+export type Plugin<PE = never> = <E, R>(
+  self: HttpClient.HttpClient.With<E, R>
+) => HttpClient.HttpClient.With<E | ClientError | PE, R>
 
 /** @internal */
-export interface MakeOptions {
+export interface MakeOptions<PE = never> {
   /** Stages run once per attempt between the retry stage and the attempt timeout (a circuit breaker, say). */
-  readonly perAttempt?: ReadonlyArray<Plugin> | undefined
+  readonly perAttempt?: ReadonlyArray<Plugin<PE>> | undefined
 }
 
 const applyRequestOptions = (

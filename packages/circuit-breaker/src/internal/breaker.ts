@@ -1,0 +1,248 @@
+import { ApiError } from "@bulwark/core-errors"
+import { Plugins } from "@bulwark/http-client"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as PubSub from "effect/PubSub"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as SynchronizedRef from "effect/SynchronizedRef"
+import { CircuitOpen } from "../CircuitOpen.js"
+import * as machine from "./state.js"
+
+/** @internal */
+export interface Options {
+  readonly failureRatio?: number | undefined
+  readonly minimumThroughput?: number | undefined
+  readonly window?: Duration.DurationInput | undefined
+  readonly buckets?: number | undefined
+  readonly breakDuration?: Duration.DurationInput | undefined
+  readonly maxBreakDuration?: Duration.DurationInput | undefined
+  readonly breakMultiplier?: number | undefined
+  readonly halfOpenProbes?: number | undefined
+  readonly maxRetryAfter?: Duration.DurationInput | undefined
+  readonly isFailure?: ((error: unknown) => boolean) | undefined
+}
+
+/** @internal */
+export const defaults = {
+  failureRatio: 0.1,
+  minimumThroughput: 100,
+  window: Duration.seconds(30),
+  buckets: 10,
+  breakDuration: Duration.seconds(5),
+  maxBreakDuration: Duration.seconds(60),
+  breakMultiplier: 2,
+  halfOpenProbes: 1,
+  maxRetryAfter: Duration.seconds(30)
+}
+
+/** @internal */
+export interface TransitionEvent {
+  readonly key: string
+  readonly from: "closed" | "open" | "half-open"
+  readonly to: "closed" | "open" | "half-open"
+  readonly at: number
+  /** For `open`: until when it stays open. */
+  readonly until: number | undefined
+}
+
+/** @internal */
+export interface StateView {
+  readonly state: "closed" | "open" | "half-open"
+  readonly successes: number
+  readonly failures: number
+  readonly until: number | undefined
+}
+
+/** @internal */
+export interface Service {
+  readonly protect: <A, E, R>(key: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen, R>
+  readonly state: (key: string) => Effect.Effect<StateView>
+  readonly transitions: Stream.Stream<TransitionEvent>
+}
+
+/**
+ * What counts as a failure: 5xx, timeouts (except the caller's own deadline) and transport failures. Any
+ * 4xx is the caller's fault or a rate limit the gate handles: it proves the server is up.
+ */
+export const defaultIsFailure = (error: unknown): boolean => {
+  if (!ApiError.isApiError(error)) return true
+  switch (error._tag) {
+    case "ServerError":
+      return true
+    case "Timeout":
+      return error.phase !== "deadline"
+    case "NetworkError":
+      return error.reason === "Transport"
+    default:
+      return false
+  }
+}
+
+const retryAfterOf = (error: unknown): number | undefined =>
+  ApiError.isApiError(error) && error._tag === "ServerError" && error.retryAfter !== undefined
+    ? Duration.toMillis(error.retryAfter)
+    : undefined
+
+/** @internal */
+export const metrics = {
+  transitions: Metric.counter("bulwark_circuit_transitions_total", {
+    description: "Circuit breaker state changes, by target state",
+    incremental: true
+  }),
+  rejected: Metric.counter("bulwark_circuit_rejected_total", {
+    description: "Calls refused by an open or half-open breaker",
+    incremental: true
+  })
+}
+
+const label = (tag: machine.State["_tag"]): StateView["state"] =>
+  tag === "Closed" ? "closed" : tag === "Open" ? "open" : "half-open"
+
+const positive = (name: string, value: number, integer = false) => {
+  if (!(Number.isFinite(value) && value > 0 && (!integer || Number.isInteger(value)))) {
+    throw new RangeError(
+      `CircuitBreaker: ${name} must be a positive ${integer ? "whole number" : "number"}, got ${value}`
+    )
+  }
+  return value
+}
+
+const settingsOf = (options?: Options): machine.Settings => {
+  const ratio = options?.failureRatio ?? defaults.failureRatio
+  if (!(ratio > 0 && ratio <= 1)) throw new RangeError(`CircuitBreaker: failureRatio must be in (0, 1], got ${ratio}`)
+  return {
+    failureRatio: ratio,
+    minimumThroughput: positive("minimumThroughput", options?.minimumThroughput ?? defaults.minimumThroughput, true),
+    windowMillis: positive("window", Duration.toMillis(Duration.decode(options?.window ?? defaults.window))),
+    buckets: positive("buckets", options?.buckets ?? defaults.buckets, true),
+    breakMillis: positive(
+      "breakDuration",
+      Duration.toMillis(Duration.decode(options?.breakDuration ?? defaults.breakDuration))
+    ),
+    maxBreakMillis: positive(
+      "maxBreakDuration",
+      Duration.toMillis(Duration.decode(options?.maxBreakDuration ?? defaults.maxBreakDuration))
+    ),
+    breakMultiplier: positive("breakMultiplier", options?.breakMultiplier ?? defaults.breakMultiplier),
+    halfOpenProbes: positive("halfOpenProbes", options?.halfOpenProbes ?? defaults.halfOpenProbes, true),
+    maxRetryAfterMillis: Duration.toMillis(Duration.decode(options?.maxRetryAfter ?? defaults.maxRetryAfter))
+  }
+}
+
+/** @internal */
+export const make = (options?: Options): Effect.Effect<Service, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const settings = yield* Effect.sync(() => settingsOf(options))
+    const isFailure = options?.isFailure ?? defaultIsFailure
+    const states = yield* SynchronizedRef.make(new Map<string, machine.State>())
+    const hub = yield* PubSub.sliding<TransitionEvent>(1024)
+    yield* Effect.addFinalizer(() => PubSub.shutdown(hub))
+
+    const announce = (key: string, from: machine.State, to: machine.State, now: number) => {
+      const event: TransitionEvent = {
+        key,
+        from: label(from._tag),
+        to: label(to._tag),
+        at: now,
+        until: to._tag === "Open" ? to.until : undefined
+      }
+      const line = `Circuit breaker for ${key}: ${event.from} -> ${event.to}` +
+        (event.until === undefined ? "" : ` until ${new Date(event.until).toISOString()}`)
+      return Effect.zipRight(
+        Effect.zipRight(
+          event.to === "open" ? Effect.logWarning(line) : Effect.logInfo(line),
+          Metric.increment(Metric.tagged(metrics.transitions, "to", event.to))
+        ),
+        PubSub.publish(hub, event)
+      )
+    }
+
+    // Every change of a key's state goes through here, one at a time (the map is only touched inside the
+    // synchronized update, so it is changed in place).
+    const update = <A>(key: string, f: (state: machine.State, now: number) => readonly [A, machine.State]) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        SynchronizedRef.modifyEffect(states, (map) => {
+          const before = map.get(key) ?? machine.initial
+          const [result, after] = f(before, now)
+          if (after === before) return Effect.succeed([result, map] as const)
+          map.set(key, after)
+          return before._tag === after._tag
+            ? Effect.succeed([result, map] as const)
+            : Effect.as(announce(key, before, after, now), [result, map] as const)
+        }))
+
+    const protect = <A, E, R>(key: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(
+          update(key, (state, now) => {
+            const [admission, next] = machine.admit(settings, state, now)
+            return [admission, next] as const
+          }),
+          (admission): Effect.Effect<A, E | CircuitOpen, R> => {
+            if (admission._tag === "Rejected") {
+              return Effect.zipRight(
+                Metric.increment(metrics.rejected),
+                Effect.fail(new CircuitOpen({ key, state: admission.state, retryAt: admission.retryAt }))
+              )
+            }
+            return Effect.flatMap(Effect.exit(restore(effect)), (exit) => {
+              let outcome: machine.Outcome
+              let retryAfter: number | undefined
+              if (Exit.isSuccess(exit)) outcome = "success"
+              else if (Cause.isInterruptedOnly(exit.cause)) outcome = "ignored"
+              else {
+                const failure = Cause.failureOption(exit.cause)
+                const error = Option.getOrUndefined(failure)
+                outcome = Option.isNone(failure) || isFailure(error) ? "failure" : "success"
+                retryAfter = retryAfterOf(error)
+              }
+              return Effect.zipRight(
+                update(key, (state, now) => [
+                  undefined,
+                  machine.record(settings, state, admission.permit, outcome, now, retryAfter)[0]
+                ]),
+                exit
+              )
+            })
+          }
+        )
+      )
+
+    const state = (key: string) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.map(SynchronizedRef.get(states), (map): StateView => {
+          const current = map.get(key) ?? machine.initial
+          const counts = machine.window(settings, current, now)
+          return {
+            state: label(current._tag),
+            ...counts,
+            until: current._tag === "Open" ? current.until : undefined
+          }
+        }))
+
+    return { protect, state, transitions: Stream.fromPubSub(hub) } satisfies Service
+  })
+
+/** @internal */
+export const keyOfUrl = (url: string): string => {
+  try {
+    return new URL(url).origin
+  } catch {
+    return url
+  }
+}
+
+/** @internal */
+export const plugin = (
+  breaker: Service,
+  options?: { readonly key?: ((url: string) => string) | undefined }
+) =>
+<E, R>(self: HttpClient.HttpClient.With<E, R>): HttpClient.HttpClient.With<E | CircuitOpen, R> =>
+  Plugins.stage(self, (request, send) => breaker.protect((options?.key ?? keyOfUrl)(request.url), send(request)))
