@@ -7,21 +7,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { TokenError } from "../TokenError.js"
-import type { TokenSource } from "../TokenSource.js"
+import type { ClientCredentialsOptions, TokenSource } from "../TokenSource.js"
 import * as tokenResponse from "./tokenResponse.js"
-
-/** @internal */
-export interface ClientCredentialsOptions {
-  readonly tokenUrl: string | URL
-  readonly clientId: string
-  readonly clientSecret: Redacted.Redacted<string>
-  readonly scope?: string | ReadonlyArray<string> | undefined
-  readonly audience?: string | undefined
-  readonly auth?: "basic" | "body" | undefined
-  readonly timeout?: Duration.DurationInput | undefined
-  readonly defaultExpiresIn?: Duration.DurationInput | undefined
-  readonly extraParams?: Readonly<Record<string, string>> | undefined
-}
 
 /** RFC 6749 §2.3.1: the client id and secret are form-urlencoded before they are joined and encoded. */
 const formEncode = (value: string) => encodeURIComponent(value).replace(/%20/g, "+")

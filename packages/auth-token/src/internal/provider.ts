@@ -15,27 +15,8 @@ import * as AccessToken from "../AccessToken.js"
 import type { TokenError } from "../TokenError.js"
 import type { TokenSource } from "../TokenSource.js"
 // The Tag lives in the public module; it is only read inside functions, so the import cycle is harmless.
-import { TokenProvider } from "../TokenProvider.js"
+import { type Options, type Service, TokenProvider } from "../TokenProvider.js"
 import * as TokenStore from "../TokenStore.js"
-
-/** @internal */
-export interface Options {
-  readonly eager?: boolean | undefined
-  readonly refreshRatio?: number | undefined
-  readonly refreshJitter?: number | undefined
-  readonly refreshBeforeExpiry?: Duration.DurationInput | undefined
-  readonly expiryMargin?: Duration.DurationInput | undefined
-  readonly fetchRetry?: Schedule.Schedule<unknown, TokenError> | undefined
-  readonly refreshBackoff?: Backoff.Options | undefined
-}
-
-/** @internal */
-export interface Service {
-  readonly get: Effect.Effect<AccessToken.AccessToken, TokenError>
-  readonly current: Effect.Effect<Option.Option<AccessToken.AccessToken>>
-  readonly invalidate: (token: AccessToken.AccessToken) => Effect.Effect<boolean>
-  readonly refresh: Effect.Effect<AccessToken.AccessToken, TokenError>
-}
 
 /** @internal */
 export const metrics = {

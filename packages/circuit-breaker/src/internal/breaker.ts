@@ -12,22 +12,9 @@ import * as PubSub from "effect/PubSub"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SynchronizedRef from "effect/SynchronizedRef"
+import type { Options, Service, StateView, Transition as TransitionEvent } from "../CircuitBreaker.js"
 import { CircuitOpen } from "../CircuitOpen.js"
 import * as machine from "./state.js"
-
-/** @internal */
-export interface Options {
-  readonly failureRatio?: number | undefined
-  readonly minimumThroughput?: number | undefined
-  readonly window?: Duration.DurationInput | undefined
-  readonly buckets?: number | undefined
-  readonly breakDuration?: Duration.DurationInput | undefined
-  readonly maxBreakDuration?: Duration.DurationInput | undefined
-  readonly breakMultiplier?: number | undefined
-  readonly halfOpenProbes?: number | undefined
-  readonly maxRetryAfter?: Duration.DurationInput | undefined
-  readonly isFailure?: ((error: unknown) => boolean) | undefined
-}
 
 /** @internal */
 export const defaults = {
@@ -40,31 +27,6 @@ export const defaults = {
   breakMultiplier: 2,
   halfOpenProbes: 1,
   maxRetryAfter: Duration.seconds(30)
-}
-
-/** @internal */
-export interface TransitionEvent {
-  readonly key: string
-  readonly from: "closed" | "open" | "half-open"
-  readonly to: "closed" | "open" | "half-open"
-  readonly at: number
-  /** For `open`: until when it stays open. */
-  readonly until: number | undefined
-}
-
-/** @internal */
-export interface StateView {
-  readonly state: "closed" | "open" | "half-open"
-  readonly successes: number
-  readonly failures: number
-  readonly until: number | undefined
-}
-
-/** @internal */
-export interface Service {
-  readonly protect: <A, E, R>(key: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen, R>
-  readonly state: (key: string) => Effect.Effect<StateView>
-  readonly transitions: Stream.Stream<TransitionEvent>
 }
 
 /**

@@ -13,19 +13,10 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Errors from "../ApiError.js"
+import type { Options } from "../Classify.js"
 import * as errorBody from "./errorBody.js"
 import * as redaction from "./redaction.js"
 import * as retryAfter from "./retryAfter.js"
-
-/** @internal */
-export interface Options {
-  readonly redactor?: redaction.Redactor | undefined
-  readonly readCategory?: errorBody.CategoryReader | undefined
-  readonly retryAfterCap?: Duration.DurationInput | undefined
-  readonly maxBodyBytes?: number | undefined
-  readonly snippetBytes?: number | undefined
-  readonly bodyReadTimeout?: Duration.DurationInput | undefined
-}
 
 /** @internal */
 export const defaultBodyReadTimeout: Duration.Duration = Duration.seconds(10)

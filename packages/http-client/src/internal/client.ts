@@ -12,50 +12,13 @@ import * as EffectRateLimiter from "effect/RateLimiter"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 // The Tag lives in the public module; it is only read inside functions, so the import cycle is harmless.
-import { ApiClient } from "../ApiClient.js"
+import { ApiClient, type RequestOptions, type Service } from "../ApiClient.js"
 import * as RateLimitGate from "../RateLimitGate.js"
 import * as config from "./config.js"
 import * as plugins from "./plugins.js"
 
 /** @internal */
 export type ClientError = ApiError.ApiError | TokenError.TokenError
-
-/** @internal */
-export interface RequestOptions {
-  readonly urlParams?: Readonly<Record<string, string | number | boolean | ReadonlyArray<string>>> | undefined
-  readonly headers?: Readonly<Record<string, string>> | undefined
-  /** An explicit idempotency key (otherwise one is generated per call for POST/PATCH when `autoKey` is on). */
-  readonly idempotencyKey?: string | undefined
-}
-
-/** @internal */
-export interface Service {
-  readonly client: HttpClient.HttpClient.With<ClientError>
-  readonly get: <A, I, R>(
-    path: string,
-    schema: Schema.Schema<A, I, R>,
-    options?: RequestOptions
-  ) => Effect.Effect<A, ClientError, R>
-  readonly post: <A, I, R>(
-    path: string,
-    body: unknown,
-    schema: Schema.Schema<A, I, R>,
-    options?: RequestOptions
-  ) => Effect.Effect<A, ClientError, R>
-  readonly put: <A, I, R>(
-    path: string,
-    body: unknown,
-    schema: Schema.Schema<A, I, R>,
-    options?: RequestOptions
-  ) => Effect.Effect<A, ClientError, R>
-  readonly patch: <A, I, R>(
-    path: string,
-    body: unknown,
-    schema: Schema.Schema<A, I, R>,
-    options?: RequestOptions
-  ) => Effect.Effect<A, ClientError, R>
-  readonly del: (path: string, options?: RequestOptions) => Effect.Effect<void, ClientError>
-}
 
 /** @internal */
 export type Plugin<PE = never> = <E, R>(

@@ -4,17 +4,7 @@ import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
-
-/** @internal */
-export type Jitter = "none" | "full" | "equal" | "decorrelated"
-
-/** @internal */
-export interface BackoffOptions {
-  readonly base?: Duration.DurationInput | undefined
-  readonly factor?: number | undefined
-  readonly cap?: Duration.DurationInput | undefined
-  readonly jitter?: Jitter | undefined
-}
+import type { Jitter, Options as BackoffOptions } from "../Backoff.js"
 
 /** @internal */
 export const defaults = {

@@ -6,15 +6,7 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 // The Tag lives in the public module; it is only read inside functions, so the import cycle is harmless.
-import { RetryBudget } from "../RetryBudget.js"
-
-/** @internal */
-export interface Options {
-  readonly capacity?: number | undefined
-  readonly retryCost?: number | undefined
-  readonly timeoutCost?: number | undefined
-  readonly successRefill?: number | undefined
-}
+import { type Options, RetryBudget, type Service, type Snapshot } from "../RetryBudget.js"
 
 /** @internal */
 export const defaults = {
@@ -23,23 +15,6 @@ export const defaults = {
   timeoutCost: 10,
   successRefill: 1
 } as const
-
-/** @internal */
-export interface Snapshot {
-  readonly tokens: number
-  readonly capacity: number
-  readonly retriesGranted: number
-  readonly retriesDenied: number
-  readonly successes: number
-}
-
-/** @internal */
-export interface Service {
-  readonly costOf: (input: unknown) => number
-  readonly tryAcquire: (input: unknown) => Effect.Effect<boolean>
-  readonly recordSuccess: Effect.Effect<void>
-  readonly snapshot: Effect.Effect<Snapshot>
-}
 
 const validate = (options?: Options) => {
   const resolved = {

@@ -8,6 +8,7 @@ import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
+import type * as Backoff from "../Backoff.js"
 import * as backoffInternal from "./backoff.js"
 import * as deadline from "./deadline.js"
 
@@ -138,7 +139,7 @@ export const whileRetryable = <Out, R>(
   Schedule.whileInput(self, (error: ApiError.ApiError) => isRetryableDecision(ApiError.retryDecision(error)))
 
 /** @internal */
-export interface StandardOptions extends backoffInternal.BackoffOptions {
+export interface StandardOptions extends Backoff.Options {
   readonly maxRetries?: number | undefined
   readonly maxRateLimitRetries?: number | undefined
   readonly maxRetryAfter?: Duration.DurationInput | undefined
