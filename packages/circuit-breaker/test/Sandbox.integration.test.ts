@@ -13,7 +13,9 @@ const Page = Schema.Struct({ items: Schema.Array(Schema.Unknown), nextCursor: Sc
 const serverRequests = (stats: Sandbox.Service["stats"]) =>
   Effect.map(stats, (s) => Object.values(s.requests["GET /v1/items"] ?? {}).reduce((a, b) => a + b, 0))
 
-const scenario = (withBreaker: boolean) =>
+type FaultPlan = "outage" | "scaling-up"
+
+const scenario = (withBreaker: boolean, plan: FaultPlan = "outage") =>
   Effect.gen(function*() {
     const sandbox = yield* Sandbox.Sandbox
     const breaker = yield* CircuitBreaker.make({
@@ -52,7 +54,20 @@ const scenario = (withBreaker: boolean) =>
     const control = Effect.gen(function*() {
       yield* Effect.sleep("1 second")
       const before = yield* serverRequests(sandbox.stats)
-      yield* sandbox.setFaults({ serverError: { probability: 1, statuses: [503] } })
+      yield* sandbox.setFaults(
+        plan === "outage"
+          ? { serverError: { probability: 1, statuses: [503] } }
+          // "The service is scaling up": 40% of requests get 503 with Retry-After for the window.
+          : {
+            windows: [{
+              kind: "scaling-up",
+              startAfterSeconds: 0,
+              durationSeconds: 4,
+              probability: 0.4,
+              retryAfterSeconds: 1
+            }]
+          }
+      )
       yield* Effect.sleep("4 seconds")
       yield* sandbox.setFaults({})
       const after = yield* serverRequests(sandbox.stats)
@@ -85,6 +100,24 @@ describe("the breaker in the http-client pipeline, against the sandbox", () => {
         // Within one break (at most 2 s here: the break doubles while probes fail, capped) plus pacing.
         expect(withBreaker.recoveryMillis).toBeLessThan(2500)
       }).pipe(Effect.withRandom(Random.make(9)), Effect.provide(NodeHttpClient.layerUndici)),
+    60_000
+  )
+
+  it.live(
+    "a scaling-up window (40% 503 with Retry-After) is shed too, and recovery follows within a break",
+    () =>
+      Effect.gen(function*() {
+        const without = yield* scenario(false, "scaling-up")
+        const withBreaker = yield* scenario(true, "scaling-up")
+        const ratio = withBreaker.duringOutage / without.duringOutage
+        yield* Effect.logInfo(
+          `scaling-up requests: ${without.duringOutage} without the breaker, ${withBreaker.duringOutage} with it (ratio ${
+            ratio.toFixed(3)
+          }); recovery ${withBreaker.recoveryMillis} ms`
+        )
+        expect(ratio).toBeLessThan(0.8)
+        expect(withBreaker.recoveryMillis).toBeLessThan(2500)
+      }).pipe(Effect.withRandom(Random.make(10)), Effect.provide(NodeHttpClient.layerUndici)),
     60_000
   )
 })
