@@ -1,0 +1,73 @@
+import { ApiClient } from "@bulwark/http-client"
+import { RedisFleet, RedisRateLimiter } from "@bulwark/redis"
+import { Sandbox, SandboxConfig } from "@bulwark/sandbox"
+import { NodeHttpClient } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer, Redacted } from "effect"
+import { admin, keysOf, Page, range, REDIS_URL, testPrefix, withSandbox } from "./helpers.js"
+
+describe("RedisFleet", () => {
+  it.live(
+    "the README's setup: ApiClient.make with its own auth takes the store and the gate from the fleet layer",
+    () =>
+      Effect.gen(function*() {
+        const sandbox = yield* Sandbox.Sandbox
+        const prefix = yield* testPrefix
+        const redis = yield* admin
+        const Fleet = RedisFleet.layer({
+          redis: REDIS_URL,
+          keyPrefix: prefix,
+          token: { encryptionKey: Redacted.make("11".repeat(32)) },
+          rateLimit: { limit: 50, window: "1 second" }
+        })
+        const PartnerApi = Layer.scoped(
+          ApiClient.ApiClient,
+          Effect.gen(function*() {
+            const fleetLimit = yield* RedisRateLimiter.plugin()
+            return yield* ApiClient.make({
+              baseUrl: sandbox.url,
+              auth: {
+                tokenUrl: sandbox.tokenUrl,
+                clientId: SandboxConfig.demoClient.clientId,
+                clientSecret: Redacted.make(SandboxConfig.demoClient.clientSecret)
+              }
+            }, { perAttempt: [fleetLimit] })
+          })
+        ).pipe(Layer.provide(Layer.merge(Fleet, NodeHttpClient.layerUndici)))
+
+        // Two "replicas" built from the same layer description: two connections, one token.
+        const calls = Effect.gen(function*() {
+          const api = yield* ApiClient.ApiClient
+          return yield* Effect.forEach(range(5), () => api.get("/v1/items?limit=1", Page))
+        })
+        yield* Effect.all([Effect.provide(calls, PartnerApi), Effect.provide(calls, PartnerApi)], {
+          concurrency: "unbounded"
+        })
+        const stats = yield* sandbox.stats
+        expect(stats.tokensIssued).toBe(1)
+        expect(stats.requests["GET /v1/items"]).toEqual({ "200": 10 })
+        // What is left: the token, with its TTL (the rate-limit schedule drained and expired already).
+        const keys = yield* keysOf(redis, prefix)
+        expect(keys).toEqual([`bulwark:${prefix}:token:default`])
+        expect(yield* Effect.promise(() => redis.pttl(keys[0]!))).toBeGreaterThan(3_500_000)
+      }).pipe(Effect.scoped, Effect.provide(withSandbox({ seed: 51 }))),
+    20_000
+  )
+
+  it.scopedLive("reports every option problem of every component at once", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        Layer.build(RedisFleet.layer({
+          redis: "http://not-redis",
+          keyPrefix: "",
+          token: { lease: "forever" as never },
+          gate: { maxCooldown: 0 },
+          rateLimit: { limit: -1, window: "1 second" }
+        }))
+      )
+      expect(error._tag).toBe("RedisConfigError")
+      for (const word of ["redis must be", "keyPrefix", "lease", "maxCooldown", "limit"]) {
+        expect(error.message).toContain(word)
+      }
+    }))
+})
