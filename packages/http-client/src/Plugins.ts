@@ -34,6 +34,7 @@ import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
 import type * as EffectRateLimiter from "effect/RateLimiter"
 import type * as Schedule from "effect/Schedule"
 import * as internal from "./internal/plugins.js"
@@ -266,6 +267,16 @@ export const attemptCounts: Effect.Effect<Record<RetryReason, number>> = interna
  * @category metrics
  */
 export const retryWaitMillis: Effect.Effect<Record<RetryReason, number>> = internal.retryWaitMillis
+
+/**
+ * The current call's deadline (epoch ms of the `Clock`): the earliest of the `deadline` stage's and the
+ * ambient `Deadline`. Per-attempt plugins that may wait (a rate limiter, say) use it to give up instead of
+ * waiting past it.
+ *
+ * @since 0.1.0
+ * @category deadlines
+ */
+export const callDeadline: Effect.Effect<Option.Option<number>> = internal.callDeadline
 
 /**
  * Whether a request may be retried whatever the failure: an idempotent method, or an idempotency key.

@@ -1,5 +1,5 @@
 import { AccessToken, TokenProvider, TokenSource } from "@bulwark/auth-token"
-import { ApiClient } from "@bulwark/http-client"
+import { ApiClient, Plugins } from "@bulwark/http-client"
 import { HttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Random, Ref, Schema, TestClock } from "effect"
@@ -235,5 +235,25 @@ describe("ApiClient (scripted transport, TestClock)", () => {
         )
       )
       expect(result).toEqual({ id: "a" })
+    }))
+})
+
+describe("Plugins.callDeadline", () => {
+  it.scoped("per-attempt plugins see the call's deadline", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeApi(() => ok)
+      let seen: number | undefined
+      const probe: ApiClient.Plugin = (self) =>
+        Plugins.stage(self, (request, send) =>
+          Effect.flatMap(Plugins.callDeadline, (deadline) => {
+            seen = deadline._tag === "Some" ? deadline.value : undefined
+            return send(request)
+          }))
+      yield* TestClock.setTime(1_000)
+      const api = yield* ApiClient.make({ baseUrl: BASE, deadline: "20 seconds" }, { perAttempt: [probe] }).pipe(
+        Effect.provideService(HttpClient.HttpClient, fake.client)
+      )
+      yield* api.get("/items/1", Item)
+      expect(seen).toBe(21_000)
     }))
 })

@@ -185,7 +185,9 @@ export const describe = (e: ErrorShape): string => {
       const advice = e.phase === "deadline"
         ? "It is not retried: raise the deadline, or make the call do less."
         : "It is retried with backoff like a 5xx; if it happens often, check the network path or raise the timeout."
-      return `${where} timed out${after} ${phaseText[e.phase ?? "attempt"]}. ${advice}`
+      const cause = causeNote(e)
+      const detail = cause === "" ? "" : ` (${cause})`
+      return `${where} timed out${after} ${phaseText[e.phase ?? "attempt"]}${detail}. ${advice}`
     }
     case "NetworkError": {
       const cause = causeNote(e)

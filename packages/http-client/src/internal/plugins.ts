@@ -181,7 +181,7 @@ export const deadline = (
 }
 
 /** The earliest of the call's deadline and the ambient `Deadline`, if any. */
-const deadlineOf = (state: CallState | undefined): Effect.Effect<number | undefined> =>
+export const deadlineOf = (state: CallState | undefined): Effect.Effect<number | undefined> =>
   Effect.map(FiberRef.get(Deadline.currentDeadline), (ambient) => {
     const own = state?.deadline?.at
     if (Option.isNone(ambient)) return own
@@ -204,6 +204,12 @@ export const randomUuid: Effect.Effect<string> = Effect.map(
       hex.slice(20, 32)
     }`
   }
+)
+
+/** @internal */
+export const callDeadline: Effect.Effect<Option.Option<number>> = Effect.flatMap(
+  FiberRef.get(currentCallState),
+  (state) => Effect.map(deadlineOf(state), Option.fromNullable)
 )
 
 /** @internal */
