@@ -26,7 +26,11 @@ describe("ApiError", () => {
     expect(timeout.message).toBe(
       "GET https://api.example.com/v1/items timed out after 5 s (the per-attempt timeout elapsed). It is retried with backoff like a 5xx; if it happens often, check the network path or raise the timeout."
     )
-    const explained = new ApiError.Timeout({ ...at, phase: "deadline", cause: new Error("the rate limit would wait 40 s") })
+    const explained = new ApiError.Timeout({
+      ...at,
+      phase: "deadline",
+      cause: new Error("the rate limit would wait 40 s")
+    })
     expect(explained.message).toContain("(the rate limit would wait 40 s)")
     const limited = new ApiError.RateLimited({ ...at, status: 429, retryAfter: Duration.seconds(90), retryAt: 0 })
     expect(limited.message).toContain("no retry before 1970-01-01T00:00:00.000Z")
