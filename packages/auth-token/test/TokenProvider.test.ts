@@ -40,7 +40,6 @@ const makeScriptedSource = (lifetime: Duration.DurationInput = "1 hour") =>
   })
 
 const unreachable = new TokenError.TokenError({ source: "scripted", reason: "Unreachable" })
-const valueOf = (token: AccessToken.AccessToken) => JSON.stringify(token) && token.value.toString() && token
 
 const seeded = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.withRandom(effect, Random.make(2026))
 
@@ -247,7 +246,7 @@ describe("TokenProvider", () => {
         JSON.stringify(token),
         String(token),
         String(Option.some(token)),
-        valueOf(token).toString()
+        String(token.value)
       ]
       for (const text of renderings) expect(text).not.toContain(SECRET_PREFIX)
     })))

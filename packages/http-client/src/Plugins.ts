@@ -279,6 +279,15 @@ export const retryWaitMillis: Effect.Effect<Record<RetryReason, number>> = inter
 export const callDeadline: Effect.Effect<Option.Option<number>> = internal.callDeadline
 
 /**
+ * The origin (scheme, host, port) of a URL, or the URL itself when it does not parse: the default key of
+ * per-origin state (the 429 gate, a circuit breaker, a fleet rate limit).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const originOf = (url: string): string => internal.originOf(url) ?? url
+
+/**
  * Whether a request may be retried whatever the failure: an idempotent method, or an idempotency key.
  *
  * @since 0.1.0

@@ -197,6 +197,18 @@ describe("ApiClient (scripted transport, TestClock)", () => {
       expect((yield* sent).map((s) => s.authorization)).toEqual(["Bearer token-1", undefined, undefined, undefined])
     })))
 
+  it.scoped("a redirect to another origin does not carry the token", () =>
+    seeded(Effect.gen(function*() {
+      const { api, sent } = yield* setup((s) =>
+        s.url.startsWith(BASE) ? { status: 302, headers: { location: "https://evil.example.com/collect" } } : ok
+      )
+      yield* HttpClient.followRedirects(api.client).get("/items/1")
+      expect((yield* sent).map((s) => [s.url, s.authorization])).toEqual([
+        [`${BASE}/items/1`, "Bearer token-1"],
+        ["https://evil.example.com/collect", undefined]
+      ])
+    })))
+
   it.scoped("a 2xx body that does not match the schema is InvalidResponse, not retried", () =>
     seeded(Effect.gen(function*() {
       const { api, sent } = yield* setup(() => ({ status: 200, body: { nope: true } }))

@@ -3,6 +3,7 @@ import { Sandbox, SandboxConfig } from "@bulwark/sandbox"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Logger, Metric, Random, Redacted, Schema } from "effect"
+import { withRecordedSpans } from "./recordingTracer.js"
 
 // Real HTTP over loopback against the sandbox, on the live clock (quotas and Retry-After are seconds).
 
@@ -209,23 +210,35 @@ describe("ApiClient against the sandbox", () => {
     60_000
   )
 
-  it.live("no token or client secret in errors, logs or spans", () =>
+  it.live("one span per call, one child span per attempt with status and retry reason; no secret anywhere", () =>
     Effect.gen(function*() {
       const logs: Array<string> = []
-      const spans: Array<string> = []
       const logger = Logger.make((options) => logs.push(JSON.stringify(options)))
       const { api, sandbox } = yield* makeApi()
-      yield* api.get("/v1/items", Page)
-      yield* sandbox.revokeTokens()
-      const error = yield* Effect.flip(
-        api.get("/v1/items/does-not-exist", Item).pipe(
-          Effect.withSpan("test"),
-          Effect.tap(() => Effect.void),
-          Effect.provide(Logger.replace(Logger.defaultLogger, logger))
-        )
+      const { result: error, spans } = yield* withRecordedSpans(
+        Effect.gen(function*() {
+          yield* api.get("/v1/items", Page)
+          yield* sandbox.revokeTokens()
+          // A 401 (the revoked token), a refresh, then the 404 of a missing item.
+          return yield* Effect.flip(api.get("/v1/items/does-not-exist", Item))
+        }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
       )
       expect(error._tag).toBe("NotFound")
-      const texts = [String(error), JSON.stringify(error), error.message, ...logs, ...spans]
+
+      const calls = spans.filter((span) => span.name === "bulwark.http.call")
+      expect(calls).toHaveLength(2)
+      const attempts = spans.filter((span) => span.name === "bulwark.http.attempt")
+      expect(attempts.every((span) => span.parent === "bulwark.http.call")).toBe(true)
+      expect(attempts.map((span) => [
+        span.attributes.get("bulwark.attempt"),
+        span.attributes.get("bulwark.retry_reason"),
+        span.attributes.get("http.response.status_code")
+      ])).toEqual([[1, "initial", 200], [1, "initial", 401], [2, "401-refresh", 404]])
+      expect(calls[1]!.attributes.get("bulwark.outcome")).toBe("NotFound")
+
+      const attributes = spans.flatMap((span) => [...span.attributes.values()].map((value) => String(value)))
+      const texts = [String(error), JSON.stringify(error), error.message, ...logs, ...attributes]
+      expect(attributes.length).toBeGreaterThan(0)
       for (const text of texts) {
         expect(text).not.toContain(SandboxConfig.demoClient.clientSecret)
         expect(text).not.toMatch(/sbx_[0-9a-f]{8}/)

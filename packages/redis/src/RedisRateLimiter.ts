@@ -79,10 +79,10 @@ export class RateLimitExceeded extends Schema.TaggedError<RateLimitExceeded>(
  * @category models
  */
 export interface Service {
-  /** Books the next slot of `key` and returns how long to wait for it (nothing is booked on failure). */
-  readonly reserve: (key: string) => Effect.Effect<Duration.Duration, RateLimitExceeded>
+  /** Books the next slot of `key` and returns how long to wait for it (nothing is booked on failure). `maxWait` may lower the configured one, e.g. to the time left before a deadline. */
+  readonly reserve: (key: string, maxWait?: Duration.Duration) => Effect.Effect<Duration.Duration, RateLimitExceeded>
   /** Books the next slot of `key` and waits for it. */
-  readonly acquire: (key: string) => Effect.Effect<void, RateLimitExceeded>
+  readonly acquire: (key: string, maxWait?: Duration.Duration) => Effect.Effect<void, RateLimitExceeded>
   readonly limit: number
   readonly window: Duration.Duration
   readonly burst: number

@@ -51,6 +51,19 @@ describe("RedisRateLimiter", () => {
       expect(next).toBeLessThanOrEqual(200)
     }))
 
+  it.scopedLive("a caller's own maxWait (the time left before its deadline) lowers the configured one", () =>
+    Effect.gen(function*() {
+      const prefix = yield* testPrefix
+      const a = yield* limiterFor(prefix, { limit: 10, window: "1 second", maxWait: "5 seconds" })
+      yield* Effect.forEach(range(3), () => a.reserve("k"))
+      // The next slot is ~300 ms away: fine for the limiter's 5 s, too far for a caller with 150 ms left.
+      const error = yield* Effect.flip(a.reserve("k", Duration.millis(150)))
+      expect(error._tag).toBe("RateLimitExceeded")
+      expect(error.message).toContain("maxWait (150 ms)")
+      const wait = millis(yield* a.reserve("k"))
+      expect(wait).toBeGreaterThan(200)
+    }))
+
   it.scopedLive("burst lets that many requests go back to back, then spaces the rest", () =>
     Effect.gen(function*() {
       const prefix = yield* testPrefix

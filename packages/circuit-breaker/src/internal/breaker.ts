@@ -193,18 +193,12 @@ export const make = (options?: Options): Effect.Effect<Service, never, Scope.Sco
   })
 
 /** @internal */
-export const keyOfUrl = (url: string): string => {
-  try {
-    return new URL(url).origin
-  } catch {
-    return url
-  }
-}
-
-/** @internal */
 export const plugin = (
   breaker: Service,
   options?: { readonly key?: ((url: string) => string) | undefined }
 ) =>
 <E, R>(self: HttpClient.HttpClient.With<E, R>): HttpClient.HttpClient.With<E | CircuitOpen, R> =>
-  Plugins.stage(self, (request, send) => breaker.protect((options?.key ?? keyOfUrl)(request.url), send(request)))
+  Plugins.stage(
+    self,
+    (request, send) => breaker.protect((options?.key ?? Plugins.originOf)(request.url), send(request))
+  )

@@ -58,7 +58,8 @@ export const resolveUrl = (base: string, url: string): string => {
 export const baseUrl = (base: string) => <E, R>(self: Client<E, R>): Client<E, R> =>
   HttpClient.mapRequest(self, (request) => HttpClientRequest.setUrl(request, resolveUrl(base, request.url)))
 
-const originOf = (url: string): string | undefined => {
+/** @internal */
+export const originOf = (url: string): string | undefined => {
   try {
     return new URL(url).origin
   } catch {
@@ -336,6 +337,22 @@ const withState = <A, E, R>(f: (state: CallState) => Effect.Effect<A, E, R>): Ef
     return Effect.locally(f(state), currentCallState, state)
   })
 
+/** Records the attempt's status (or error tag) on its span. */
+const annotateOutcome = <E, R>(
+  effect: Effect.Effect<HttpClientResponse.HttpClientResponse, E, R>
+): Effect.Effect<HttpClientResponse.HttpClientResponse, E, R> =>
+  effect.pipe(
+    Effect.tap((response) => Effect.annotateCurrentSpan("http.response.status_code", response.status)),
+    Effect.tapError((error) =>
+      ApiError.isApiError(error) && "status" in error
+        ? Effect.annotateCurrentSpan({ "http.response.status_code": error.status, "bulwark.error": error._tag })
+        : Effect.annotateCurrentSpan(
+          "bulwark.error",
+          typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : "error"
+        )
+    )
+  )
+
 /** @internal */
 export interface RetryOptions {
   readonly schedule: Schedule.Schedule<unknown, ApiError.ApiError>
@@ -358,14 +375,18 @@ export const retry = (options: RetryOptions) => {
     stage(self, (request, send) =>
       withState((state) =>
         Effect.flatMap(budgetService, (budget) => {
-          const attempt = Effect.zipLeft(
-            Effect.exit(
-              Effect.withSpan(send(request), "bulwark.http.attempt", {
-                captureStackTrace: false,
-                attributes: { "bulwark.attempt": state.attempt, "bulwark.retry_reason": state.reason }
-              })
-            ),
-            Effect.suspend(() => Metric.increment(attemptsByReason(state.reason)))
+          // Suspended: each run reads the attempt number and reason of that moment (the effect is re-run
+          // for every retry; attributes built once would label every attempt as the first).
+          const attempt = Effect.suspend(() =>
+            Effect.zipLeft(
+              Effect.exit(
+                Effect.withSpan(annotateOutcome(send(request)), "bulwark.http.attempt", {
+                  captureStackTrace: false,
+                  attributes: { "bulwark.attempt": state.attempt, "bulwark.retry_reason": state.reason }
+                })
+              ),
+              Metric.increment(attemptsByReason(state.reason))
+            )
           )
           const succeeded = (response: HttpClientResponse.HttpClientResponse) =>
             Option.isSome(budget) ? Effect.as(budget.value.recordSuccess, response) : Effect.succeed(response)

@@ -53,24 +53,29 @@ export const make = (options: Options): Effect.Effect<Service, RedisConfigError,
 const makeWith = (conn: Connection, settings: RateLimiterSettings): Service => {
   const intervalMicros = Math.ceil((settings.windowMillis * 1000) / settings.limit)
   const tauMicros = (settings.burst - 1) * intervalMicros
-  const maxWaitMicros = Math.floor(settings.maxWaitMillis * 1000)
   const fallbackInterval = settings.windowMillis / settings.fallbackLimit
   const fallbackTau = (settings.burst - 1) * fallbackInterval
   const local = new Map<string, number>()
 
-  const exceeded = (key: string, waitMillis: number) =>
+  const exceeded = (key: string, waitMillis: number, maxWaitMillis: number) =>
     new RateLimitExceeded({
       key,
       wait: Duration.millis(waitMillis),
-      maxWait: Duration.millis(settings.maxWaitMillis)
+      maxWait: Duration.millis(maxWaitMillis)
     })
 
+  // A caller may allow less than `maxWait` (the time left before its deadline), never more.
+  const capOf = (maxWait: Duration.Duration | undefined) =>
+    maxWait === undefined
+      ? settings.maxWaitMillis
+      : Math.max(0, Math.min(settings.maxWaitMillis, Duration.toMillis(maxWait)))
+
   // The same algorithm in this process, at `fallbackLimit`, while Redis is unavailable.
-  const reserveLocally = (key: string) =>
+  const reserveLocally = (key: string, capMillis: number) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
       const tat = Math.max(local.get(key) ?? now, now)
       const wait = Math.max(0, tat - fallbackTau - now)
-      if (wait > settings.maxWaitMillis) return Effect.fail(exceeded(key, wait))
+      if (wait > capMillis) return Effect.fail(exceeded(key, wait, capMillis))
       local.set(key, tat + fallbackInterval)
       if (local.size > 1000) {
         for (const [k, t] of local) if (t < now) local.delete(k)
@@ -78,26 +83,29 @@ const makeWith = (conn: Connection, settings: RateLimiterSettings): Service => {
       return Effect.succeed(Duration.millis(wait))
     })
 
-  const reserve = (key: string): Effect.Effect<Duration.Duration, RateLimitExceeded> =>
-    conn.script(
+  const reserve = (key: string, maxWait?: Duration.Duration): Effect.Effect<Duration.Duration, RateLimitExceeded> => {
+    const capMillis = capOf(maxWait)
+    return conn.script(
       "ratelimit.acquire",
       gcraScript,
       [conn.key("ratelimit", settings.name, key)],
-      [intervalMicros, tauMicros, maxWaitMicros]
+      [intervalMicros, tauMicros, Math.floor(capMillis * 1000)]
     ).pipe(
       Effect.matchEffect({
-        onFailure: (error) => Effect.zipRight(conn.fallback("ratelimit.acquire", error), reserveLocally(key)),
+        onFailure: (error) =>
+          Effect.zipRight(conn.fallback("ratelimit.acquire", error), reserveLocally(key, capMillis)),
         onSuccess: (reply) => {
           const [admitted, waitMicros] = Array.isArray(reply) ? reply as Array<unknown> : []
-          if (typeof admitted !== "number" || typeof waitMicros !== "number") return reserveLocally(key)
+          if (typeof admitted !== "number" || typeof waitMicros !== "number") return reserveLocally(key, capMillis)
           const wait = waitMicros / 1000
-          return admitted === 1 ? Effect.succeed(Duration.millis(wait)) : Effect.fail(exceeded(key, wait))
+          return admitted === 1 ? Effect.succeed(Duration.millis(wait)) : Effect.fail(exceeded(key, wait, capMillis))
         }
       })
     )
+  }
 
-  const acquire = (key: string): Effect.Effect<void, RateLimitExceeded> =>
-    Effect.flatMap(reserve(key), (wait) => (Duration.isZero(wait) ? Effect.void : Effect.sleep(wait)))
+  const acquire = (key: string, maxWait?: Duration.Duration): Effect.Effect<void, RateLimitExceeded> =>
+    Effect.flatMap(reserve(key, maxWait), (wait) => (Duration.isZero(wait) ? Effect.void : Effect.sleep(wait)))
 
   return {
     reserve,
@@ -143,32 +151,29 @@ export const withRateLimit = dual<
   <A, E, R>(self: Effect.Effect<A, E, R>, key: string) => Effect.Effect<A, E | RateLimitExceeded, R | RedisRateLimiter>
 >(2, (self, key) => Effect.flatMap(RedisRateLimiter, (limiter) => Effect.zipRight(limiter.acquire(key), self)))
 
-const originOf = (url: string): string => {
-  try {
-    return new URL(url).origin
-  } catch {
-    return url
-  }
-}
-
 /** @internal */
 export const pluginWith =
   (limiter: Service, options?: { readonly key?: string | undefined }): ApiClient.Plugin =>
   <E, R>(self: HttpClient.HttpClient.With<E, R>) =>
     Plugins.stage(self, (request, send) =>
-      limiter.acquire(options?.key ?? originOf(request.url)).pipe(
-        Effect.catchTag("RateLimitExceeded", (error) =>
-          Effect.fail(
-            new ApiError.Timeout({
-              method: request.method,
-              url: Redaction.url(request.url, Redaction.defaultRedactor),
-              phase: "deadline",
-              timeout: error.maxWait,
-              cause: new Error(error.message)
-            })
-          )),
-        Effect.zipRight(send(request))
-      ))
+      // Never wait past the call's deadline: give up at once instead, so the caller learns it in time.
+      Effect.flatMap(Effect.zip(Plugins.callDeadline, Clock.currentTimeMillis), ([deadline, now]) =>
+        limiter.acquire(
+          options?.key ?? Plugins.originOf(request.url),
+          deadline._tag === "Some" ? Duration.millis(deadline.value - now) : undefined
+        )).pipe(
+          Effect.catchTag("RateLimitExceeded", (error) =>
+            Effect.fail(
+              new ApiError.Timeout({
+                method: request.method,
+                url: Redaction.url(request.url, Redaction.defaultRedactor),
+                phase: "deadline",
+                timeout: error.maxWait,
+                cause: new Error(error.message)
+              })
+            )),
+          Effect.zipRight(send(request))
+        ))
 
 /** @internal */
 export const plugin = (
