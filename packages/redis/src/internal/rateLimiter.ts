@@ -28,6 +28,9 @@ const gcraScript = connection.script(`
 local interval = tonumber(ARGV[1])
 local tau = tonumber(ARGV[2])
 local max_wait = tonumber(ARGV[3])
+-- The caller's own limit (the time left before its deadline), never above max_wait. The clock-step guard
+-- below must use max_wait: other callers may have booked up to it.
+local caller_wait = tonumber(ARGV[4])
 local time = redis.call("TIME")
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local tat = tonumber(redis.call("GET", KEYS[1]))
@@ -35,7 +38,7 @@ local tat = tonumber(redis.call("GET", KEYS[1]))
 if not tat or tat < now or tat > now + max_wait + tau + interval then tat = now end
 local wait = tat - tau - now
 if wait < 0 then wait = 0 end
-if wait > max_wait then return { 0, wait } end
+if wait > caller_wait then return { 0, wait } end
 local next_tat = tat + interval
 redis.call("SET", KEYS[1], string.format("%.0f", next_tat), "PX", math.ceil((next_tat - now) / 1000))
 return { 1, wait }
@@ -89,7 +92,7 @@ const makeWith = (conn: Connection, settings: RateLimiterSettings): Service => {
       "ratelimit.acquire",
       gcraScript,
       [conn.key("ratelimit", settings.name, key)],
-      [intervalMicros, tauMicros, Math.floor(capMillis * 1000)]
+      [intervalMicros, tauMicros, Math.floor(settings.maxWaitMillis * 1000), Math.floor(capMillis * 1000)]
     ).pipe(
       Effect.matchEffect({
         onFailure: (error) =>
