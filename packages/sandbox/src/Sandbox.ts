@@ -9,6 +9,9 @@
  *   the {@link Sandbox} service (its `url`, credentials, `stats` and controls);
  * - programmatically: `Sandbox.make(config)` in a `Scope`, or `Sandbox.makeApp(config)` for the bare
  *   `HttpApp` (to serve it on any transport);
+ * - in memory: `Sandbox.layerInMemory(config)` provides the {@link Sandbox} service and an `HttpClient` that
+ *   hands each request straight to the same app in the same runtime (no sockets), so the sandbox and the
+ *   client under test share one `Clock`: a `TestClock` (or `@bulwark/simulation`'s virtual time) drives both;
  * - from a shell: `bulwark-sandbox --port 8080 --faults realistic --seed 7`.
  *
  * All time comes from Effect's `Clock` (token expiry, quotas, Retry-After dates, fault windows, latency,
@@ -17,9 +20,11 @@
  * @since 0.1.0
  */
 import type * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type * as ConnectionControl from "./ConnectionControl.js"
@@ -156,3 +161,87 @@ export const layer = (
   config?: SandboxConfig.Input
 ): Layer.Layer<Sandbox, SandboxConfig.SandboxConfigError | HttpServerError.ServeError> =>
   Layer.scoped(Sandbox, internal.make(config))
+
+/**
+ * Options of the in-memory transport.
+ *
+ * - `latency`: the simulated round-trip time of every exchange, spent half before the sandbox sees the
+ *   request and half before the client sees the response (default 0: answers arrive at the instant sent).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface InMemoryOptions {
+  readonly latency?: Duration.DurationInput | undefined
+}
+
+/**
+ * A sandbox served in memory: its {@link Service} (with `url` `http://sandbox.test`) and the `HttpClient`
+ * that reaches it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface InMemory {
+  readonly sandbox: Service
+  readonly client: HttpClient.HttpClient
+}
+
+/**
+ * Builds the sandbox's app and an `HttpClient` that serves every request to `http://sandbox.test` with it
+ * in the calling runtime: no socket, no event-loop turn, and the sandbox's time is the client's `Clock`.
+ * The app is the very one {@link make} serves over TCP, so every route, quota and fault behaves the same;
+ * a connection reset reaches the client as the `ECONNRESET` transport error undici reports, a hung
+ * response hangs until the client's timeout interrupts it. A request to any other origin fails with a
+ * `RequestError` and never leaves the process (`.test` names cannot resolve, RFC 2606).
+ *
+ * @example
+ * ```ts
+ * import { Sandbox } from "@bulwark/sandbox"
+ * import { HttpClient } from "@effect/platform"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const { client, sandbox } = yield* Sandbox.makeInMemory({ preset: "realistic", seed: 7 })
+ *   const response = yield* client.get(`${sandbox.url}/__sandbox/health`)
+ *   return response.status // 200
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeInMemory = (
+  config?: SandboxConfig.Input,
+  options?: InMemoryOptions
+): Effect.Effect<InMemory, SandboxConfig.SandboxConfigError> => internal.makeInMemory(config, options)
+
+/**
+ * {@link makeInMemory} as a Layer providing {@link Sandbox} and the `HttpClient` that reaches it: swap it for
+ * `Layer.merge(Sandbox.layer(config), NodeHttpClient.layerUndici)` and the same test runs without sockets,
+ * under `TestClock`.
+ *
+ * @example
+ * ```ts
+ * import { Sandbox } from "@bulwark/sandbox"
+ * import { HttpClient } from "@effect/platform"
+ * import { Effect } from "effect"
+ *
+ * const stats = Effect.gen(function*() {
+ *   const sandbox = yield* Sandbox.Sandbox
+ *   yield* HttpClient.get(`${sandbox.url}/v1/items`) // 401: no token
+ *   return yield* sandbox.stats
+ * }).pipe(Effect.provide(Sandbox.layerInMemory({ seed: 7 })))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerInMemory = (
+  config?: SandboxConfig.Input,
+  options?: InMemoryOptions
+): Layer.Layer<Sandbox | HttpClient.HttpClient, SandboxConfig.SandboxConfigError> =>
+  Layer.effectContext(
+    Effect.map(makeInMemory(config, options), ({ client, sandbox }) =>
+      Context.make(Sandbox, sandbox).pipe(Context.add(HttpClient.HttpClient, client)))
+  )

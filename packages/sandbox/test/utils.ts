@@ -8,6 +8,18 @@ import { Effect, Layer, Schema } from "effect"
 export const sandboxLayer = (config?: SandboxConfig.Input) =>
   Layer.merge(Sandbox.layer(config), NodeHttpClient.layerUndici)
 
+/** The same sandbox served in memory: same app, no socket. */
+export const inMemoryLayer = (config?: SandboxConfig.Input) => Sandbox.layerInMemory(config)
+
+/**
+ * Both transports, for suites that must hold over either: the in-memory transport is only worth having if
+ * the sandbox answers through it exactly as over TCP.
+ */
+export const transports = [
+  { name: "TCP", sandboxLayer },
+  { name: "in memory", sandboxLayer: inMemoryLayer }
+] as const
+
 export const demo = SandboxConfig.demoClient
 export const readOnly = SandboxConfig.readOnlyClient
 

@@ -1,4 +1,5 @@
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import type * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
@@ -12,6 +13,7 @@ import type { Client, Faults, PresetName, SandboxConfig } from "./config.js"
 import * as Config from "./config.js"
 import * as Connection from "./connection.js"
 import { SandboxConfigError } from "./errors.js"
+import * as Memory from "./memory.js"
 import type { Stats } from "./stats.js"
 
 /** @internal */
@@ -95,3 +97,13 @@ export const make = (
     const url = `http://${urlHost(control.config.host)}:${port}`
     return { ...control, url, tokenUrl: `${url}/oauth/token`, port }
   })
+
+/** @internal */
+export const makeInMemory = (
+  input: unknown,
+  options?: Memory.InMemoryOptions
+): Effect.Effect<{ readonly sandbox: Running; readonly client: HttpClient.HttpClient }, SandboxConfigError> =>
+  Effect.map(makeApp(input), ({ app, control }) => ({
+    sandbox: { ...control, url: Memory.origin, tokenUrl: `${Memory.origin}/oauth/token`, port: 80 },
+    client: Memory.client(app, options)
+  }))
