@@ -4,7 +4,11 @@
  * ```sh
  * bulwark-sandbox --port 8080 --faults realistic --seed 7
  * bulwark-sandbox --config sandbox.json --port 0
+ * bulwark-sandbox simulate --preset scaling-up --duration 30m --rate 20 --seed 7
  * ```
+ *
+ * `simulate` hands the rest of the line to `@bulwark/simulation`'s `bulwark-simulate` (it must be installed
+ * next to this package): a simulation of a client policy against this sandbox, in virtual time.
  *
  * | option | default | meaning |
  * |---|---|---|
@@ -43,6 +47,22 @@ export const command: typeof internal.command = internal.command
 export type ConfigFileError = internal.ConfigFileError
 
 /**
+ * `bulwark-sandbox simulate` was run where `@bulwark/simulation` is not installed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type SimulationNotInstalled = internal.SimulationNotInstalled
+
+/**
+ * `bulwark-sandbox simulate` ran and failed (it printed why), or missed a scenario goal.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type SimulationFailed = internal.SimulationFailed
+
+/**
  * Runs the CLI with `process.argv`-style arguments (the first two are skipped). It serves until
  * interrupted; run it with `NodeRuntime.runMain` so SIGINT and SIGTERM interrupt it.
  *
@@ -62,6 +82,11 @@ export const run: (
   argv: ReadonlyArray<string>
 ) => Effect.Effect<
   void,
-  ConfigFileError | SandboxConfig.SandboxConfigError | HttpServerError.ServeError | ValidationError.ValidationError,
+  | ConfigFileError
+  | SandboxConfig.SandboxConfigError
+  | HttpServerError.ServeError
+  | ValidationError.ValidationError
+  | SimulationNotInstalled
+  | SimulationFailed,
   CliApp.CliApp.Environment
 > = internal.run

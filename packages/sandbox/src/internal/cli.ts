@@ -1,3 +1,4 @@
+import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as FileSystem from "@effect/platform/FileSystem"
@@ -119,5 +120,59 @@ export const command = Command.make(
 ).pipe(Command.withDescription("A simulated partner API with injectable faults (see the @bulwark/sandbox README)."))
 
 /** @internal */
-export const run = (argv: ReadonlyArray<string>) =>
-  Effect.suspend(() => Command.run(command, { name: "bulwark-sandbox", version: version() })(argv))
+export class SimulationNotInstalled extends Data.TaggedError("SimulationNotInstalled")<{ readonly cause: unknown }> {
+  override get message(): string {
+    return "bulwark-sandbox simulate runs @bulwark/simulation, which is not installed here; install it with " +
+      "`npm install --save-dev @bulwark/simulation` (or run its own `bulwark-simulate`)"
+  }
+}
+
+/** @internal */
+export class SimulationFailed extends Data.TaggedError("SimulationFailed")<{ readonly cause: unknown }> {
+  override get message(): string {
+    return "bulwark-sandbox simulate failed (see above)"
+  }
+}
+
+interface SimulationModule {
+  readonly Cli: {
+    readonly run: (argv: ReadonlyArray<string>) => Effect.Effect<void, unknown, CliApp.CliApp.Environment>
+  }
+}
+
+/**
+ * `bulwark-sandbox simulate ...` hands its arguments to `@bulwark/simulation`'s CLI, the way `git foo` runs
+ * `git-foo`: the simulation depends on this package (and on the client it simulates), so this package can
+ * only look for it at run time. The specifier is a variable so that no build tool mistakes it for a
+ * dependency.
+ */
+const simulate = (argv: ReadonlyArray<string>) => {
+  const specifier: string = "@bulwark/simulation"
+  return Effect.tryPromise({
+    try: () => import(specifier) as Promise<SimulationModule>,
+    catch: (cause) => new SimulationNotInstalled({ cause })
+  }).pipe(
+    Effect.filterOrFail(
+      (module) => typeof module.Cli?.run === "function",
+      (module) => new SimulationNotInstalled({ cause: module })
+    ),
+    Effect.tapError((error) => Console.error(error.message)),
+    Effect.flatMap((module) =>
+      // The simulation printed its own errors (and a missed goal): only the exit code is left to set.
+      Effect.mapError(
+        module.Cli.run([argv[0] ?? "node", "bulwark-sandbox simulate", ...argv.slice(3)]),
+        (cause) => new SimulationFailed({ cause })
+      )
+    )
+  )
+}
+
+/** @internal */
+export const run = (argv: ReadonlyArray<string>) => {
+  const serve = Command.run(command, { name: "bulwark-sandbox", version: version() })
+  return Effect.suspend((): Effect.Effect<
+    void,
+    Effect.Effect.Error<ReturnType<typeof serve>> | SimulationNotInstalled | SimulationFailed,
+    CliApp.CliApp.Environment
+  > => argv[2] === "simulate" ? simulate(argv) : serve(argv))
+}

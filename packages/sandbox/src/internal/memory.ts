@@ -308,6 +308,40 @@ const responseOf = (
  */
 const memoryConnection: Connection.ConnectionControlService = { reset: () => Effect.interrupt }
 
+/**
+ * The path and query the sandbox sees for a request to its origin, `undefined` for another origin, or an
+ * error for a URL that does not parse. The common case (an absolute URL on the sandbox's origin) is plain
+ * string work: a simulation sends hundreds of thousands of requests.
+ */
+const urlSafe = /^[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]*$/
+
+const targetOf = (request: HttpClientRequest.HttpClientRequest): string | undefined | Error => {
+  const url = request.url
+  let pathAndQuery: string
+  if (
+    url.startsWith(origin) &&
+    (url.length === origin.length || url[origin.length] === "/" || url[origin.length] === "?") &&
+    // Only characters a URL keeps as they are; anything else goes through `new URL`, which percent-encodes it.
+    urlSafe.test(url)
+  ) {
+    pathAndQuery = url.slice(origin.length)
+    const hash = pathAndQuery.indexOf("#")
+    if (hash !== -1) pathAndQuery = pathAndQuery.slice(0, hash)
+    if (pathAndQuery === "" || pathAndQuery[0] === "?") pathAndQuery = `/${pathAndQuery}`
+  } else {
+    let parsed: URL
+    try {
+      parsed = new URL(url)
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error))
+    }
+    if (parsed.origin !== origin) return undefined
+    pathAndQuery = parsed.pathname + parsed.search
+  }
+  if (request.urlParams.length === 0) return pathAndQuery
+  return `${pathAndQuery}${pathAndQuery.includes("?") ? "&" : "?"}${UrlParams.toString(request.urlParams)}`
+}
+
 /** @internal */
 export const client = (
   app: HttpApp.Default<never, Connection.ConnectionControl>,
@@ -316,15 +350,25 @@ export const client = (
   const oneWayMillis = options?.latency === undefined ? 0 : Duration.toMillis(options.latency) / 2
   const served = Effect.provideService(app, Connection.ConnectionControl, memoryConnection)
   const travel = oneWayMillis > 0 ? Effect.sleep(Duration.millis(oneWayMillis)) : Effect.void
-  return HttpClient.make((request, url) => {
-    if (url.origin !== origin) {
+  const host = origin.slice("http://".length)
+
+  const send = (
+    request: HttpClientRequest.HttpClientRequest
+  ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> => {
+    const target = targetOf(request)
+    if (target === undefined) {
       return Effect.fail(
         new HttpClientError.RequestError({
           request,
           reason: "Transport",
-          description: `the in-memory sandbox answers only ${origin}, not ${url.origin}; use the sandbox's url`
+          description: `the in-memory sandbox answers only ${origin}, not ${
+            request.url.slice(0, 200)
+          }; use the sandbox's url`
         })
       )
+    }
+    if (target instanceof Error) {
+      return Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: target }))
     }
     return Effect.flatMap(requestBody(request), ({ bytes, contentType }) => {
       let headers = request.headers
@@ -332,8 +376,8 @@ export const client = (
         headers = Headers.set(headers, "content-type", contentType)
       }
       if (request.body._tag !== "Empty") headers = Headers.set(headers, "content-length", String(bytes.byteLength))
-      headers = Headers.set(headers, "host", url.host)
-      const serverRequest = new InMemoryServerRequest(request, url.pathname + url.search, headers, bytes)
+      headers = Headers.set(headers, "host", host)
+      const serverRequest = new InMemoryServerRequest(request, target, headers, bytes)
       return travel.pipe(
         Effect.zipRight(Effect.exit(Effect.provideService(served, HttpServerRequest.HttpServerRequest, serverRequest))),
         Effect.flatMap((exit) => {
@@ -351,5 +395,11 @@ export const client = (
         })
       )
     })
-  })
+  }
+  // `makeWith`, not `make`: no AbortController, response registry or transport span per request. The
+  // exchange runs in the caller's fiber, so interrupting the caller is all an abort needs to do.
+  return HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
+    (request) => Effect.flatMap(request, send),
+    Effect.succeed
+  )
 }
