@@ -1,0 +1,19 @@
+/**
+ * @since 0.1.0
+ */
+export * as Cli from "./Cli.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Scenario from "./Scenario.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Simulation from "./Simulation.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as VirtualTime from "./VirtualTime.js"

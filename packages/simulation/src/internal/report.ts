@@ -1,0 +1,199 @@
+import type { Stats } from "@bulwark/sandbox"
+import type { Recorder } from "./recorder.js"
+import { percentile } from "./recorder.js"
+
+/** @internal */
+export interface Latency {
+  readonly p50: number
+  readonly p90: number
+  readonly p99: number
+  readonly p999: number
+  readonly max: number
+  readonly mean: number
+}
+
+/** @internal */
+export interface TimelinePoint {
+  /** Seconds since the start of the run, at the start of the bucket. */
+  readonly t: number
+  readonly calls: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly attempts: number
+  readonly tokenRequests: number
+  readonly status429: number
+  readonly status5xx: number
+  readonly transportErrors: number
+  readonly p99LatencyMs: number
+}
+
+/** @internal */
+export interface GoalResult {
+  readonly goal: string
+  readonly actual: string
+  readonly passed: boolean
+}
+
+/** @internal */
+export interface Report {
+  readonly name: string | null
+  readonly seed: number
+  readonly setup: {
+    readonly sandbox: string
+    readonly policy: string
+    readonly traffic: {
+      readonly rate: number
+      readonly arrival: string
+      readonly concurrency: number | null
+      readonly writeRatio: number
+      readonly durationSeconds: number
+      readonly latencyMs: number
+    }
+  }
+  readonly simulatedSeconds: number
+  readonly calls: {
+    readonly total: number
+    readonly succeeded: number
+    readonly failed: number
+    readonly unfinished: number
+    readonly successRate: number
+  }
+  readonly attempts: {
+    readonly total: number
+    readonly amplification: number
+    readonly byStatus: Readonly<Record<string, number>>
+  }
+  readonly errors: Readonly<Record<string, number>>
+  /** What the API received, by route and outcome (status, or hung / stalled / reset), from its own stats. */
+  readonly received: Readonly<Record<string, Readonly<Record<string, number>>>>
+  readonly rateLimit: {
+    readonly responses429: number
+    readonly sentBeforeRetryAfter: number
+    readonly receivedBeforeRetryAfter: number
+  }
+  readonly tokens: { readonly requests: number; readonly issued: number }
+  readonly writes: {
+    readonly created: number
+    readonly duplicateSkus: number
+    readonly replayedByIdempotencyKey: number
+  }
+  readonly breaker: {
+    readonly enabled: boolean
+    readonly opened: number
+    readonly transitions: ReadonlyArray<{ readonly atSeconds: number; readonly from: string; readonly to: string }>
+  }
+  readonly faultsInjected: Readonly<Record<string, number>>
+  readonly latencyMs: Latency
+  readonly timeline: { readonly bucketSeconds: number; readonly points: ReadonlyArray<TimelinePoint> }
+  readonly goals: ReadonlyArray<GoalResult> | null
+}
+
+const round = (value: number, digits = 4): number => {
+  const factor = 10 ** digits
+  return Math.round(value * factor) / factor
+}
+
+const sortedRecord = (map: Map<string, number> | Readonly<Record<string, number>>): Record<string, number> => {
+  const entries = map instanceof Map ? [...map.entries()] : Object.entries(map)
+  const out: Record<string, number> = {}
+  for (const [key, value] of entries.sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)) if (value > 0) out[key] = value
+  return out
+}
+
+const sortNumbers = (values: ReadonlyArray<number>): Array<number> =>
+  Float64Array.from(values).sort() as unknown as Array<number>
+
+const latencyOf = (values: ReadonlyArray<number>): Latency => {
+  const sorted = Array.from(sortNumbers(values))
+  const sum = sorted.reduce((total, value) => total + value, 0)
+  return {
+    p50: percentile(sorted, 0.5),
+    p90: percentile(sorted, 0.9),
+    p99: percentile(sorted, 0.99),
+    p999: percentile(sorted, 0.999),
+    max: sorted.length === 0 ? 0 : sorted[sorted.length - 1]!,
+    mean: sorted.length === 0 ? 0 : round(sum / sorted.length, 1)
+  }
+}
+
+/** @internal */
+export interface ReportInput {
+  readonly name: string | undefined
+  readonly seed: number
+  readonly sandbox: string
+  readonly policy: string
+  readonly traffic: Report["setup"]["traffic"]
+  readonly simulatedMs: number
+  readonly breakerEnabled: boolean
+  readonly recorder: Recorder
+  readonly stats: Stats.Stats
+}
+
+/** @internal */
+export const build = (input: ReportInput): Report => {
+  const { recorder, stats } = input
+  const calls = recorder.calls
+  const tokenRoute = stats.requests["POST /oauth/token"] ?? {}
+  const tokenRequests = Object.values(tokenRoute).reduce((total, count) => total + count, 0)
+  const receivedEarly = Object.values(stats.earlyRetries).reduce((total, count) => total + count, 0)
+  return {
+    name: input.name ?? null,
+    seed: input.seed,
+    setup: { sandbox: input.sandbox, policy: input.policy, traffic: input.traffic },
+    simulatedSeconds: round(input.simulatedMs / 1000, 3),
+    calls: {
+      total: calls,
+      succeeded: recorder.succeeded,
+      failed: recorder.failed,
+      unfinished: recorder.unfinished,
+      successRate: calls === 0 ? 1 : round(recorder.succeeded / calls, 6)
+    },
+    attempts: {
+      total: recorder.resourceAttempts,
+      amplification: calls === 0 ? 0 : round(recorder.resourceAttempts / calls, 4),
+      byStatus: sortedRecord(recorder.attemptsByStatus)
+    },
+    errors: sortedRecord(recorder.errors),
+    received: Object.fromEntries(
+      Object.keys(stats.requests).sort().map((route) => [route, sortedRecord(stats.requests[route]!)])
+    ),
+    rateLimit: {
+      responses429: stats.rateLimited,
+      sentBeforeRetryAfter: recorder.sentEarly,
+      receivedBeforeRetryAfter: receivedEarly
+    },
+    tokens: { requests: tokenRequests, issued: stats.tokensIssued },
+    writes: {
+      created: stats.itemsCreated,
+      duplicateSkus: stats.duplicateSkus,
+      replayedByIdempotencyKey: stats.duplicateCreationsPrevented
+    },
+    breaker: {
+      enabled: input.breakerEnabled,
+      opened: recorder.transitions.filter((transition) => transition.to === "open").length,
+      transitions: recorder.transitions.map((transition) => ({
+        atSeconds: round((transition.atMs - recorder.start) / 1000, 3),
+        from: transition.from,
+        to: transition.to
+      }))
+    },
+    faultsInjected: sortedRecord(stats.faultsInjected as unknown as Record<string, number>),
+    latencyMs: latencyOf(recorder.latencies),
+    timeline: {
+      bucketSeconds: recorder.bucketMs / 1000,
+      points: recorder.buckets.map((bucket, index) => ({
+        t: round(index * recorder.bucketMs / 1000, 3),
+        calls: bucket.calls,
+        succeeded: bucket.succeeded,
+        failed: bucket.failed,
+        attempts: bucket.attempts,
+        tokenRequests: bucket.tokenRequests,
+        status429: bucket.status429,
+        status5xx: bucket.status5xx,
+        transportErrors: bucket.transportErrors,
+        p99LatencyMs: percentile(Array.from(sortNumbers(bucket.latencies)), 0.99)
+      }))
+    },
+    goals: null
+  }
+}
