@@ -14,6 +14,7 @@ import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -348,7 +349,7 @@ export const client = (
   options?: InMemoryOptions
 ): HttpClient.HttpClient => {
   const oneWayMillis = options?.latency === undefined ? 0 : Duration.toMillis(options.latency) / 2
-  const served = Effect.provideService(app, Connection.ConnectionControl, memoryConnection)
+  const connection = Context.make(Connection.ConnectionControl, memoryConnection)
   const travel = oneWayMillis > 0 ? Effect.sleep(Duration.millis(oneWayMillis)) : Effect.void
   const host = origin.slice("http://".length)
 
@@ -379,7 +380,10 @@ export const client = (
       headers = Headers.set(headers, "host", host)
       const serverRequest = new InMemoryServerRequest(request, target, headers, bytes)
       return travel.pipe(
-        Effect.zipRight(Effect.exit(Effect.provideService(served, HttpServerRequest.HttpServerRequest, serverRequest))),
+        // One context for both services: each `provide` costs a context merge and a FiberRef swap.
+        Effect.zipRight(
+          Effect.exit(Effect.provide(app, Context.add(connection, HttpServerRequest.HttpServerRequest, serverRequest)))
+        ),
         Effect.flatMap((exit) => {
           if (Exit.isSuccess(exit)) {
             const response = responseOf(request, exit.value)
