@@ -17,7 +17,8 @@ describe("durations", () => {
       ["1.5m", 90_000],
       ["10 minutes", 600_000],
       ["2 hours", 7_200_000],
-      [" 5s ", 5_000]
+      [" 5s ", 5_000],
+      ["0", 0]
     ]
     for (const [text, millis] of cases) {
       expect(Option.map(parseDuration(text), Duration.toMillis)).toEqual(Option.some(millis))

@@ -52,6 +52,8 @@ const units: Record<string, number> = {
 export const parseDuration = (text: string): Option.Option<Duration.Duration> => {
   const trimmed = text.trim()
   if (trimmed === "") return Option.none()
+  // Zero needs no unit; any other bare number is ambiguous (seconds? milliseconds?) and is refused.
+  if (/^0+(?:\.0+)?$/.test(trimmed)) return Option.some(Duration.zero)
   const short = /^(?:(\d+(?:\.\d+)?)\s*(ms|millis|s|sec|seconds?|m|min|minutes?|h|hours?))+$/i
   if (short.test(trimmed.replace(/\s+/g, ""))) {
     let total = 0
