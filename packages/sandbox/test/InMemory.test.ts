@@ -73,6 +73,26 @@ describe("the in-memory transport", () => {
       }))
     ))
 
+  it.effect("URLs reach the sandbox as over a socket: query parameters appended, unsafe characters encoded", () =>
+    Effect.gen(function*() {
+      const accessToken = yield* token()
+      for (const n of [1, 2, 3]) {
+        yield* exchange(
+          HttpClientRequest.post("/v1/items").pipe(withToken(accessToken), HttpClientRequest.bodyUnsafeJson(item(n)))
+        )
+      }
+      const page = yield* exchange(
+        HttpClientRequest.get("/v1/items?cursor=", { urlParams: { limit: "2" } }).pipe(withToken(accessToken))
+      )
+      expect(page.status).toBe(200)
+      expect(JSON.parse(page.text).items).toHaveLength(2)
+      // A space and a non-ASCII letter take the `new URL` path and arrive percent-encoded, then decoded as an id.
+      const missing = yield* exchange(HttpClientRequest.get("/v1/items/a bé#fragment").pipe(withToken(accessToken)))
+      expect(missing.status).toBe(404)
+      expect(missing.text).toContain("a bé")
+      expect((yield* stats).requests["GET /v1/items/:id"]).toEqual({ "404": 1 })
+    }).pipe(Effect.provide(inMemoryLayer())))
+
   it.effect("never leaves the process: any other origin is a RequestError", () =>
     Effect.gen(function*() {
       const client = yield* HttpClient.HttpClient

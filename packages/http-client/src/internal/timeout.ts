@@ -8,29 +8,29 @@ import * as FiberId from "effect/FiberId"
 /** The default (live) clock: when it is in use, timers can be plain `setTimeout`s. */
 const liveClock = Effect.runSync(Effect.clock)
 
-/** Arms `task` to run after `millis`; the returned function disarms it. */
-type Schedule = (task: () => void, millis: number) => () => void
-
-const liveSchedule: Schedule = (task, millis) => {
-  // Beyond 2^31 - 1 ms setTimeout fires at once; such a timeout never fires in practice.
-  if (millis > 2_147_483_647) return () => {}
-  const timer = setTimeout(task, millis)
-  return () => clearTimeout(timer)
-}
-
 /**
- * A clock that can run a callback at a time of its own, the way `setTimeout` does for the live clock
- * (`@bulwark/simulation`'s virtual clock does): its timers are as cheap as the live ones.
+ * Timers that run a callback at a time of their own clock: `setTimeout` for the live clock, or a clock's
+ * own `unsafeSchedule` (`@bulwark/simulation`'s virtual clock has one). `unsafeSchedule` arms `task` to run
+ * after `millis` and returns the function that disarms it.
  */
-interface CallbackClock extends Clock.Clock {
-  readonly unsafeSchedule: Schedule
+interface Timers {
+  readonly unsafeSchedule: (task: () => void, millis: number) => () => void
 }
 
-const scheduleOf = (clock: Clock.Clock): Schedule | undefined =>
+const liveTimers: Timers = {
+  unsafeSchedule: (task, millis) => {
+    // Beyond 2^31 - 1 ms setTimeout fires at once; such a timeout never fires in practice.
+    if (millis > 2_147_483_647) return () => {}
+    const timer = setTimeout(task, millis)
+    return () => clearTimeout(timer)
+  }
+}
+
+const timersOf = (clock: Clock.Clock): Timers | undefined =>
   clock === liveClock
-    ? liveSchedule
-    : typeof (clock as Partial<CallbackClock>).unsafeSchedule === "function"
-    ? (task, millis) => (clock as CallbackClock).unsafeSchedule(task, millis)
+    ? liveTimers
+    : typeof (clock as Partial<Timers>).unsafeSchedule === "function"
+    ? clock as unknown as Timers
     : undefined
 
 /**
@@ -44,13 +44,13 @@ export const timeoutFail = <A, E, R, E2>(
   onTimeout: () => E2
 ): Effect.Effect<A, E | E2, R> =>
   Effect.clockWith((clock: Clock.Clock): Effect.Effect<A, E | E2, R> => {
-    const schedule = scheduleOf(clock)
-    if (schedule === undefined) return Effect.timeoutFail(self, { duration, onTimeout })
+    const timers = timersOf(clock)
+    if (timers === undefined) return Effect.timeoutFail(self, { duration, onTimeout })
     const millis = Duration.toMillis(duration)
     return Effect.uninterruptibleMask((restore) =>
       Effect.flatMap(Effect.fork(restore(self)), (fiber) => {
         let fired = false
-        const cancel = schedule(() => {
+        const cancel = timers.unsafeSchedule(() => {
           fired = true
           fiber.unsafeInterruptAsFork(FiberId.none)
         }, millis)

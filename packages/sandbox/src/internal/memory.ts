@@ -21,6 +21,7 @@ import * as Exit from "effect/Exit"
 import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import type { InMemoryOptions } from "../Sandbox.js"
 import * as Connection from "./connection.js"
 
 /**
@@ -30,11 +31,6 @@ import * as Connection from "./connection.js"
  * @internal
  */
 export const origin = "http://sandbox.test"
-
-/** @internal */
-export interface InMemoryOptions {
-  readonly latency?: Duration.DurationInput | undefined
-}
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()

@@ -8,6 +8,7 @@ import * as Either from "effect/Either"
 import { constTrue } from "effect/Function"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
+import type { InMemoryOptions } from "../Sandbox.js"
 import * as App from "./app.js"
 import type { Client, Faults, PresetName, SandboxConfig } from "./config.js"
 import * as Config from "./config.js"
@@ -101,7 +102,7 @@ export const make = (
 /** @internal */
 export const makeInMemory = (
   input: unknown,
-  options?: Memory.InMemoryOptions
+  options?: InMemoryOptions
 ): Effect.Effect<{ readonly sandbox: Running; readonly client: HttpClient.HttpClient }, SandboxConfigError> =>
   Effect.map(makeApp(input), ({ app, control }) => ({
     sandbox: { ...control, url: Memory.origin, tokenUrl: `${Memory.origin}/oauth/token`, port: 80 },
