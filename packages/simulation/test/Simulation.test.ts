@@ -37,6 +37,9 @@ describe("Simulation.run", () => {
       const report = yield* Simulation.run({ ...harsh, traffic: { ...harsh.traffic, duration: "1 minute" } })
       const { calls } = report
       expect(calls.succeeded + calls.failed + calls.unfinished).toBe(calls.total)
+      // Hung responses were cut by the client's attempt timeout, armed on the virtual clock: nothing is left over.
+      expect(report.received["GET /v1/items"]!.hung).toBeGreaterThan(0)
+      expect(calls.unfinished).toBe(0)
       expect(Object.values(report.errors).reduce((a, b) => a + b, 0)).toBe(calls.failed)
       expect(Object.values(report.attempts.byStatus).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(
         report.attempts.total
@@ -82,6 +85,13 @@ describe("Simulation.run", () => {
       // burst also waits 100 ms for the token).
       expect(burst.latencyMs.max).toBe(400)
       expect(burst.latencyMs.p50).toBe(200)
+      // The time series, per simulated second as asked: every call of a burst arrives in its own second.
+      expect(burst.timeline.bucketSeconds).toBe(1)
+      expect(burst.timeline.points.map((point) => [point.t, point.calls, point.attempts])).toEqual([[0, 30, 30], [
+        1,
+        30,
+        30
+      ]])
     }))
 
   it.live("an invalid option fails with every problem listed", () =>

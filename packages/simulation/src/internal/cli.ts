@@ -1,3 +1,4 @@
+import { Preset } from "@bulwark/sandbox"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as FileSystem from "@effect/platform/FileSystem"
@@ -23,13 +24,11 @@ export class GoalsMissed extends Data.TaggedError("GoalsMissed")<{ readonly miss
   }
 }
 
-const presetNames = ["none", "realistic", "harsh", "outage", "scaling-up"] as const
-
 const scenario = Options.choice("scenario", Scenarios.scenarios.map((s) => s.name)).pipe(
   Options.withDescription("A shipped scenario, checked against its goals (exit code 1 if one is missed)."),
   Options.optional
 )
-const preset = Options.choice("preset", presetNames).pipe(
+const preset = Options.choice("preset", Preset.names).pipe(
   Options.withDescription("The sandbox preset, without --scenario. Default: realistic."),
   Options.optional
 )

@@ -43,6 +43,9 @@ const units: Record<string, number> = {
   hours: 3_600_000
 }
 
+/** One amount and its unit, as in "1h30m" (the units of `units`, longest spellings first). */
+const amountAndUnit = /(\d+(?:\.\d+)?)(ms|millis|seconds?|sec|s|minutes?|min|m|hours?|h)/
+
 /**
  * Parses "30m", "1h30m", "90s", "250ms", "2.5 minutes" or anything `Duration.decode` reads; `None` for
  * anything else (never throws).
@@ -54,14 +57,10 @@ export const parseDuration = (text: string): Option.Option<Duration.Duration> =>
   if (trimmed === "") return Option.none()
   // Zero needs no unit; any other bare number is ambiguous (seconds? milliseconds?) and is refused.
   if (/^0+(?:\.0+)?$/.test(trimmed)) return Option.some(Duration.zero)
-  const short = /^(?:(\d+(?:\.\d+)?)\s*(ms|millis|s|sec|seconds?|m|min|minutes?|h|hours?))+$/i
-  if (short.test(trimmed.replace(/\s+/g, ""))) {
+  const compact = trimmed.replace(/\s+/g, "")
+  if (new RegExp(`^(?:${amountAndUnit.source})+$`, "i").test(compact)) {
     let total = 0
-    for (
-      const [, amount, unit] of trimmed.replace(/\s+/g, "").matchAll(
-        /(\d+(?:\.\d+)?)(ms|millis|s|sec|seconds?|m|min|minutes?|h|hours?)/gi
-      )
-    ) {
+    for (const [, amount, unit] of compact.matchAll(new RegExp(amountAndUnit.source, "gi"))) {
       total += Number(amount) * units[unit!.toLowerCase()]!
     }
     return Number.isFinite(total) ? Option.some(Duration.millis(total)) : Option.none()

@@ -42,17 +42,12 @@ const emptyBucket = (): Bucket => ({
 
 /** @internal */
 export class Recorder {
+  /** Totals are sums over the buckets: the buckets are the only record of calls, attempts and latencies. */
   readonly buckets: Array<Bucket> = []
-  readonly latencies: Array<number> = []
   readonly errors = new Map<string, number>()
   readonly attemptsByStatus = new Map<string, number>()
   readonly transitions: Array<TransitionRecord> = []
-  calls = 0
-  succeeded = 0
-  failed = 0
   unfinished = 0
-  resourceAttempts = 0
-  tokenAttempts = 0
   /** Requests sent while a Retry-After the client had already received was still running. */
   sentEarly = 0
   /** Until when a 429 the client received pauses the whole origin. */
@@ -69,7 +64,6 @@ export class Recorder {
   }
 
   callStarted(at: number): void {
-    this.calls++
     this.bucket(at).calls++
   }
 
@@ -78,22 +72,16 @@ export class Recorder {
   }
 
   callSucceeded(arrivedAt: number, at: number): void {
-    this.succeeded++
-    const latency = at - arrivedAt
-    this.latencies.push(latency)
     const bucket = this.bucket(at)
     bucket.succeeded++
-    bucket.latencies.push(latency)
+    bucket.latencies.push(at - arrivedAt)
   }
 
   callFailed(arrivedAt: number, at: number, tag: string): void {
-    this.failed++
-    const latency = at - arrivedAt
-    this.latencies.push(latency)
     this.errors.set(tag, (this.errors.get(tag) ?? 0) + 1)
     const bucket = this.bucket(at)
     bucket.failed++
-    bucket.latencies.push(latency)
+    bucket.latencies.push(at - arrivedAt)
   }
 
   attempt(kind: "token" | "resource", at: number, call: string | undefined): void {
@@ -102,13 +90,8 @@ export class Recorder {
       if (at < this.pausedUntil || (retryAt !== undefined && at < retryAt)) this.sentEarly++
     }
     const bucket = this.bucket(at)
-    if (kind === "token") {
-      this.tokenAttempts++
-      bucket.tokenRequests++
-    } else {
-      this.resourceAttempts++
-      bucket.attempts++
-    }
+    if (kind === "token") bucket.tokenRequests++
+    else bucket.attempts++
   }
 
   answered(
@@ -155,7 +138,7 @@ export class Recorder {
  *
  * @internal
  */
-export const percentile = (sorted: ReadonlyArray<number>, p: number): number => {
+export const percentile = (sorted: ArrayLike<number>, p: number): number => {
   if (sorted.length === 0) return 0
   const rank = Math.max(1, Math.ceil(p * sorted.length))
   return sorted[Math.min(sorted.length, rank) - 1]!

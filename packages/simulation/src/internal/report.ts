@@ -100,19 +100,24 @@ const sortedRecord = (map: Map<string, number> | Readonly<Record<string, number>
   return out
 }
 
-const sortNumbers = (values: ReadonlyArray<number>): Array<number> =>
-  Float64Array.from(values).sort() as unknown as Array<number>
+/** Numeric sort (a typed array sorts by value, not as strings). */
+const sorted = (values: ReadonlyArray<number>): Float64Array => Float64Array.from(values).sort()
+
+const sum = (values: ArrayLike<number>): number => {
+  let total = 0
+  for (let i = 0; i < values.length; i++) total += values[i]!
+  return total
+}
 
 const latencyOf = (values: ReadonlyArray<number>): Latency => {
-  const sorted = Array.from(sortNumbers(values))
-  const sum = sorted.reduce((total, value) => total + value, 0)
+  const ordered = sorted(values)
   return {
-    p50: percentile(sorted, 0.5),
-    p90: percentile(sorted, 0.9),
-    p99: percentile(sorted, 0.99),
-    p999: percentile(sorted, 0.999),
-    max: sorted.length === 0 ? 0 : sorted[sorted.length - 1]!,
-    mean: sorted.length === 0 ? 0 : round(sum / sorted.length, 1)
+    p50: percentile(ordered, 0.5),
+    p90: percentile(ordered, 0.9),
+    p99: percentile(ordered, 0.99),
+    p999: percentile(ordered, 0.999),
+    max: ordered.length === 0 ? 0 : ordered[ordered.length - 1]!,
+    mean: ordered.length === 0 ? 0 : round(sum(ordered) / ordered.length, 1)
   }
 }
 
@@ -132,7 +137,11 @@ export interface ReportInput {
 /** @internal */
 export const build = (input: ReportInput): Report => {
   const { recorder, stats } = input
-  const calls = recorder.calls
+  const buckets = recorder.buckets
+  const total = (pick: (bucket: (typeof buckets)[number]) => number) => sum(buckets.map(pick))
+  const calls = total((bucket) => bucket.calls)
+  const succeeded = total((bucket) => bucket.succeeded)
+  const attempts = total((bucket) => bucket.attempts)
   const tokenRoute = stats.requests["POST /oauth/token"] ?? {}
   const tokenRequests = Object.values(tokenRoute).reduce((total, count) => total + count, 0)
   const receivedEarly = Object.values(stats.earlyRetries).reduce((total, count) => total + count, 0)
@@ -143,14 +152,14 @@ export const build = (input: ReportInput): Report => {
     simulatedSeconds: round(input.simulatedMs / 1000, 3),
     calls: {
       total: calls,
-      succeeded: recorder.succeeded,
-      failed: recorder.failed,
+      succeeded,
+      failed: total((bucket) => bucket.failed),
       unfinished: recorder.unfinished,
-      successRate: calls === 0 ? 1 : round(recorder.succeeded / calls, 6)
+      successRate: calls === 0 ? 1 : round(succeeded / calls, 6)
     },
     attempts: {
-      total: recorder.resourceAttempts,
-      amplification: calls === 0 ? 0 : round(recorder.resourceAttempts / calls, 4),
+      total: attempts,
+      amplification: calls === 0 ? 0 : round(attempts / calls, 4),
       byStatus: sortedRecord(recorder.attemptsByStatus)
     },
     errors: sortedRecord(recorder.errors),
@@ -178,7 +187,7 @@ export const build = (input: ReportInput): Report => {
       }))
     },
     faultsInjected: sortedRecord(stats.faultsInjected as unknown as Record<string, number>),
-    latencyMs: latencyOf(recorder.latencies),
+    latencyMs: latencyOf(buckets.flatMap((bucket) => bucket.latencies)),
     timeline: {
       bucketSeconds: recorder.bucketMs / 1000,
       points: recorder.buckets.map((bucket, index) => ({
@@ -191,7 +200,7 @@ export const build = (input: ReportInput): Report => {
         status429: bucket.status429,
         status5xx: bucket.status5xx,
         transportErrors: bucket.transportErrors,
-        p99LatencyMs: percentile(Array.from(sortNumbers(bucket.latencies)), 0.99)
+        p99LatencyMs: percentile(sorted(bucket.latencies), 0.99)
       }))
     },
     goals: null

@@ -37,50 +37,42 @@ export class SimulationError extends Data.TaggedError("SimulationError")<{
 // arrivals
 // ---------------------------------------------------------------------------------------------
 
-/** mulberry32: a small seeded generator for the arrival process, independent of the client's `Random`. */
-const uniformOf = (seed: number): () => number => {
-  let state = (seed ^ 0x5bd1e995) >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) | 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /**
- * Arrival offsets (whole milliseconds from the start) of every call within `durationMs`: evenly spaced,
- * a Poisson process (exponential gaps), or bursts of `rate` calls at the start of every second.
+ * The arrival process: each run of the returned effect gives the next call's arrival offset (whole
+ * milliseconds from the start), or `undefined` once `durationMs` is reached. Evenly spaced, a Poisson
+ * process (exponential gaps drawn from `random`), or bursts of `rate` calls at the start of every second.
  *
  * @internal
  */
-export function* arrivals(traffic: Settings["traffic"], durationMs: number, seed: number): Generator<number> {
+export const arrivals = (
+  traffic: Settings["traffic"],
+  durationMs: number,
+  random: Random.Random
+): Effect.Effect<number | undefined> => {
   const { arrival, rate } = traffic
+  const within = (at: number) => (at < durationMs ? Math.floor(at) : undefined)
   if (arrival === "burst") {
-    let owed = 0
-    for (let second = 0; second * 1000 < durationMs; second++) {
-      owed += rate
-      const now = Math.floor(owed)
-      owed -= now
-      for (let i = 0; i < now; i++) yield second * 1000
-    }
-    return
+    // `rate` may be fractional: a second's share carries over to the next.
+    let second = 0
+    let owed = rate
+    return Effect.sync(() => {
+      while (owed < 1) {
+        second++
+        owed += rate
+      }
+      owed--
+      return within(second * 1000)
+    })
   }
   if (arrival === "uniform") {
-    for (let i = 0;; i++) {
-      const at = Math.floor(i * 1000 / rate)
-      if (at >= durationMs) return
-      yield at
-    }
+    let index = 0
+    return Effect.sync(() => within(index++ * 1000 / rate))
   }
-  const uniform = uniformOf(seed)
   let at = 0
-  for (;;) {
-    at += -Math.log(1 - uniform()) * 1000 / rate
-    if (at >= durationMs) return
-    yield Math.floor(at)
-  }
+  return Effect.map(random.next, (uniform) => {
+    at += -Math.log(1 - uniform) * 1000 / rate
+    return within(at)
+  })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -198,11 +190,13 @@ const simulate = (options: Options, settings: Settings) =>
 
     const { concurrency, writeRatio } = settings.traffic
     const semaphore = concurrency === undefined ? undefined : yield* Effect.makeSemaphore(concurrency)
-    const pick = uniformOf(settings.seed * 31 + 7)
+    // Their own generators, so the arrivals and the read/write mix do not shift the client's random draws.
+    const nextArrival = arrivals(settings.traffic, durationMs, Random.make(`${settings.seed}/arrivals`))
+    const writes = Random.make(`${settings.seed}/writes`)
     const read = HttpClientRequest.get(`${sandbox.url}/v1/items`, { urlParams: { limit: "10" } })
-    const requestOf = (index: number): HttpClientRequest.HttpClientRequest =>
+    const requestOf = (index: number, write: boolean): HttpClientRequest.HttpClientRequest =>
       HttpClientRequest.setHeader(
-        writeRatio > 0 && pick() < writeRatio
+        write
           ? HttpClientRequest.post(`${sandbox.url}/v1/items`).pipe(
             HttpClientRequest.bodyUnsafeJson({
               sku: `SIM-${settings.seed}-${index}`,
@@ -223,8 +217,8 @@ const simulate = (options: Options, settings: Settings) =>
     let generating = true
     const drained = yield* Deferred.make<void>()
     const calls = yield* FiberSet.make<void, never>()
-    const call = (index: number, arrivedAt: number) => {
-      const exchange = Effect.flatMap(client.execute(requestOf(index)), consume)
+    const call = (index: number, arrivedAt: number, write: boolean) => {
+      const exchange = Effect.flatMap(client.execute(requestOf(index, write)), consume)
       return (semaphore === undefined ? exchange : semaphore.withPermits(1)(exchange)).pipe(
         Effect.exit,
         Effect.flatMap((exit) =>
@@ -243,16 +237,20 @@ const simulate = (options: Options, settings: Settings) =>
       )
     }
 
-    let index = 0
-    for (const offset of arrivals(settings.traffic, durationMs, settings.seed)) {
+    for (let index = 0;; index++) {
+      const offset = yield* nextArrival
+      if (offset === undefined) {
+        break
+      }
       const now = yield* Clock.currentTimeMillis
       if (start + offset > now) {
         yield* Effect.sleep(Duration.millis(start + offset - now))
       }
       const arrivedAt = yield* Clock.currentTimeMillis
+      const write = writeRatio > 0 && (yield* writes.next) < writeRatio
       recorder.callStarted(arrivedAt)
       inFlight++
-      yield* FiberSet.run(calls, call(index++, arrivedAt))
+      yield* FiberSet.run(calls, call(index, arrivedAt, write))
     }
     generating = false
     if (inFlight === 0) {
@@ -270,8 +268,8 @@ const simulate = (options: Options, settings: Settings) =>
       onTimeout: () => false
     }))
     if (!finished) {
+      // Interrupted, the calls record nothing more: they are the unfinished ones.
       recorder.unfinished = inFlight
-      generating = true // the interrupted calls must not count as finished
       yield* FiberSet.clear(calls)
     }
     const end = yield* Clock.currentTimeMillis

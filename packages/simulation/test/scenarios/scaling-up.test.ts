@@ -23,6 +23,11 @@ it.live(
         traffic: { duration: "5 minutes" }
       })
       expect(report.breaker.opened).toBeGreaterThan(0)
+      // Transitions carry their simulated time: the first opening falls in the first window (from 5 s).
+      const [first] = report.breaker.transitions
+      expect(first).toMatchObject({ from: "closed", to: "open" })
+      expect(first!.atSeconds).toBeGreaterThan(5)
+      expect(first!.atSeconds).toBeLessThan(35)
       expect(report.errors.CircuitOpen).toBeGreaterThan(0)
       expect(report.goals!.find((goal) => goal.goal.startsWith("at least 85%"))!.passed).toBe(false)
     }),
