@@ -147,8 +147,10 @@ export class Conflict extends Schema.TaggedError<Conflict>("@bulwark/core-errors
 
 /**
  * 429: the API's quota was exceeded. Wait at least `retryAfter` before the next request to the same
- * origin. `retryAt` (epoch milliseconds) is set when the client decided not to wait, for instance
- * because the wait would outlast the call's deadline: no retry is allowed before that instant.
+ * origin. `retryAt` (epoch milliseconds) is the instant before which nothing should be sent to the
+ * origin again: set on every `RateLimited` whose wait is known (classification sets it from the
+ * response's `Retry-After` and the moment it arrived; a client that fails fast because the origin is
+ * paused sets it to the end of the pause). Absent when the API gave no `Retry-After`.
  *
  * @since 0.1.0
  * @category errors
@@ -283,8 +285,9 @@ export class NetworkError extends Schema.TaggedError<NetworkError>("@bulwark/cor
 }
 
 /**
- * A successful (2xx) response whose body does not decode as expected. `problem` says what did not
- * match.
+ * A response the client cannot use: a 2xx whose body does not decode as expected (`problem` says
+ * what did not match), or a redirect (3xx) the client did not follow (`location` says where it
+ * pointed).
  *
  * @since 0.1.0
  * @category errors
@@ -296,7 +299,9 @@ export class InvalidResponse extends Schema.TaggedError<InvalidResponse>("@bulwa
     status: Schema.Number,
     problem: Schema.String,
     snippet: Schema.optional(Schema.String),
-    requestId: Schema.optional(Schema.String)
+    requestId: Schema.optional(Schema.String),
+    /** Where a redirect (3xx) pointed, redacted: the client does not follow it. */
+    location: Schema.optional(Schema.String)
   }
 ) {
   override get message(): string {

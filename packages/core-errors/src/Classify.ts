@@ -44,6 +44,12 @@ export interface Options {
   readonly snippetBytes?: number | undefined
   /** How long reading an error body may take before it is given up. Default: 10 seconds. */
   readonly bodyReadTimeout?: Duration.DurationInput | undefined
+  /**
+   * What a redirect (a 3xx other than 304) is: `"error"` (default) fails with an `InvalidResponse` that
+   * says where it pointed, so a redirect never reaches a body decoder as if it were the answer;
+   * `"response"` hands it on, for a client that follows redirects itself.
+   */
+  readonly redirects?: "error" | "response" | undefined
 }
 
 /**
@@ -72,6 +78,18 @@ export const response: (
   response: HttpClientResponse.HttpClientResponse,
   options?: Options
 ) => Effect.Effect<HttpClientResponse.HttpClientResponse, ApiError.ApiError> = internal.response
+
+/**
+ * The error for a redirect the client will not follow: an `InvalidResponse` with the 3xx status and
+ * the `Location` it pointed to (resolved against the request's URL and redacted).
+ *
+ * @since 0.2.0
+ * @category classification
+ */
+export const redirectError: (
+  response: HttpClientResponse.HttpClientResponse,
+  options?: Pick<Options, "redactor">
+) => ApiError.InvalidResponse = internal.redirectError
 
 /**
  * The `ApiError` for a response, whatever its status (a status below 400 is classified as if it were

@@ -117,9 +117,19 @@ export const url = (input: string | URL, redactor: Redactor = internal.defaultRe
   internal.url(redactor, input)
 
 /**
- * Redacts free text (an error message from a transport, say): URLs in it are redacted as by
- * {@link url}, `Bearer`/`Basic` credentials are replaced, and each of the given secret values is
- * replaced wherever it appears.
+ * Redacts free text (an error message from a transport, a message an API echoed back): each of the
+ * given secret values is replaced wherever it appears in any form it may have travelled in (see
+ * {@link secretForms}); URLs in it are redacted as by {@link url}; `Bearer`/`Basic` credentials, JSON
+ * Web Tokens and `name=value` / `"name": "value"` pairs whose name is a secret query parameter's are
+ * replaced.
+ *
+ * @example
+ * ```ts
+ * import { Redaction } from "@bulwark/core-errors"
+ *
+ * Redaction.text("invalid client_secret=s3cr%2Ft!", { secrets: ["s3cr/t!"] })
+ * // "invalid client_secret=<redacted>"
+ * ```
  *
  * @since 0.1.0
  * @category redaction
@@ -128,3 +138,34 @@ export const text = (
   input: string,
   options?: { readonly redactor?: Redactor | undefined; readonly secrets?: ReadonlyArray<string> | undefined }
 ): string => internal.text(options?.redactor ?? internal.defaultRedactor, input, options?.secrets ?? [])
+
+/**
+ * Every form in which a secret may have travelled and come back: as it is, percent-encoded (URL and
+ * form encoding, upper- and lower-case hex) and base64 (standard and URL alphabets, alone or at any
+ * alignment inside a longer base64 run such as a `Basic` header). Longest first.
+ *
+ * @since 0.2.0
+ * @category redaction
+ */
+export const secretForms: (secret: string) => ReadonlyArray<string> = internal.secretForms
+
+/**
+ * Redacts a `WWW-Authenticate` value and keeps it parseable: auth-params outside the challenge
+ * vocabulary (`realm`, `scope`, `error`, `error_description`, `error_uri`, ...) are replaced — a
+ * server that echoes `token="..."` does not leak it — and the rest is redacted as by {@link text}.
+ *
+ * @example
+ * ```ts
+ * import { Redaction } from "@bulwark/core-errors"
+ *
+ * Redaction.challenge('Bearer realm="api", error="invalid_token", token="eyJhbGciOi..."')
+ * // 'Bearer realm="api", error="invalid_token", token="<redacted>"'
+ * ```
+ *
+ * @since 0.2.0
+ * @category redaction
+ */
+export const challenge = (
+  input: string,
+  options?: { readonly redactor?: Redactor | undefined; readonly secrets?: ReadonlyArray<string> | undefined }
+): string => internal.challenge(options?.redactor ?? internal.defaultRedactor, input, options?.secrets ?? [])

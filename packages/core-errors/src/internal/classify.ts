@@ -141,10 +141,11 @@ const timeoutPhaseOf = (chain: ChainInfo): Errors.TimeoutPhase | undefined => {
   return undefined
 }
 
-const firstHeader = (headers: Readonly<Record<string, string>>, names: ReadonlyArray<string>) => {
-  for (const name of names) {
+/** The request id the server sent, redacted: a server may echo anything into a header. */
+const requestIdOf = (headers: Readonly<Record<string, string>>, redactor: redaction.Redactor, info: RequestInfo) => {
+  for (const name of REQUEST_ID_HEADERS) {
     const value = headers[name]
-    if (value !== undefined && value !== "") return value.slice(0, 200)
+    if (value !== undefined && value !== "") return redaction.text(redactor, value.slice(0, 200), info.secrets)
   }
   return undefined
 }
@@ -232,18 +233,53 @@ export const fromResponse = (
       ? Option.none()
       : retryAfter.parse(retryAfterHeader, now, options?.retryAfterCap ?? retryAfter.defaultCap)
     const snippet = Option.getOrUndefined(decoded.snippet)
+    const body = Option.getOrUndefined(decoded.body)
     const fields = {
       method: info.method,
       url: info.url,
       status: response.status,
-      body: Option.getOrUndefined(decoded.body),
+      // A server may quote what it received (the token, a secret parameter) in anything it sends back.
+      body: body === undefined ? undefined : redactBody(body, redactor, info.secrets),
       snippet: snippet === undefined ? undefined : redaction.text(redactor, snippet, info.secrets),
-      requestId: firstHeader(headers, REQUEST_ID_HEADERS),
+      requestId: requestIdOf(headers, redactor, info),
       retryAfter: Option.getOrUndefined(wait),
       cause: read.problem === undefined ? undefined : new SanitizedCause("BodyReadError", read.problem, undefined, "")
     }
-    return fromStatus(response.status, fields, headers["www-authenticate"])
+    const challenge = headers["www-authenticate"]
+    return fromStatus(
+      response.status,
+      fields,
+      challenge === undefined ? undefined : redaction.challenge(redactor, challenge.slice(0, 500), info.secrets),
+      now
+    )
   })
+
+/** Redacts every string in an error body (keys are the API's vocabulary and kept). */
+const redactBody = (
+  body: errorBody.ApiErrorBody,
+  redactor: redaction.Redactor,
+  secrets: ReadonlyArray<string>
+): errorBody.ApiErrorBody => {
+  const scrub = (value: unknown, depth: number): unknown => {
+    if (typeof value === "string") return redaction.text(redactor, value, secrets)
+    if (value === null || typeof value !== "object") return value
+    // Deeper than any error body needs: dropped rather than walked, so a hostile body cannot recurse.
+    if (depth > 8) return "[nested too deep]"
+    if (Array.isArray(value)) return value.map((item) => scrub(item, depth + 1))
+    const out: Record<string, unknown> = {}
+    for (const [key, item] of Object.entries(value)) {
+      // defineProperty, not assignment: a `__proto__` key from JSON must stay data, not become a prototype.
+      Object.defineProperty(out, key, {
+        value: scrub(item, depth + 1),
+        enumerable: true,
+        writable: true,
+        configurable: true
+      })
+    }
+    return out
+  }
+  return scrub(body, 0) as errorBody.ApiErrorBody
+}
 
 /**
  * The fields are built above from a decoded body and parsed headers: re-validating them with the error's
@@ -254,13 +290,14 @@ const validated = { disableValidation: true } as const
 const fromStatus = (
   status: number,
   fields: ConstructorParameters<typeof Errors.BadRequest>[0],
-  challenge: string | undefined
+  challenge: string | undefined,
+  now: number
 ): Errors.ApiError => {
   switch (status) {
     case 400:
       return new Errors.BadRequest(fields, validated)
     case 401:
-      return new Errors.Unauthorized({ ...fields, challenge: challenge?.slice(0, 500) }, validated)
+      return new Errors.Unauthorized({ ...fields, challenge }, validated)
     case 403:
       return new Errors.Forbidden(fields, validated)
     case 404:
@@ -268,7 +305,10 @@ const fromStatus = (
     case 409:
       return new Errors.Conflict(fields, validated)
     case 429:
-      return new Errors.RateLimited(fields, validated)
+      return new Errors.RateLimited(
+        fields.retryAfter === undefined ? fields : { ...fields, retryAt: now + Duration.toMillis(fields.retryAfter) },
+        validated
+      )
     default:
       return status >= 500 ? new Errors.ServerError(fields, validated) : new Errors.ClientError(fields, validated)
   }
@@ -278,8 +318,42 @@ const fromStatus = (
 export const response = (
   response: HttpClientResponse.HttpClientResponse,
   options?: Options
-): Effect.Effect<HttpClientResponse.HttpClientResponse, Errors.ApiError> =>
-  response.status < 400 ? Effect.succeed(response) : Effect.flip(fromResponse(response, options))
+): Effect.Effect<HttpClientResponse.HttpClientResponse, Errors.ApiError> => {
+  if (response.status >= 400) return Effect.flip(fromResponse(response, options))
+  if (isRedirect(response.status) && options?.redirects !== "response") {
+    return Effect.fail(redirectError(response, options))
+  }
+  return Effect.succeed(response)
+}
+
+/** 3xx statuses that point elsewhere; 304 Not Modified is an answer to a conditional request. */
+const isRedirect = (status: number) => status >= 300 && status < 400 && status !== 304
+
+/** @internal */
+export const redirectError = (
+  response: HttpClientResponse.HttpClientResponse,
+  options?: Pick<Options, "redactor">
+): Errors.InvalidResponse => {
+  const redactor = options?.redactor ?? redaction.defaultRedactor
+  const info = requestInfo(response.request, redactor)
+  const location = response.headers["location"]
+  let resolved: string | undefined
+  if (location !== undefined && location !== "") {
+    try {
+      resolved = new URL(location, response.request.url).href
+    } catch {
+      resolved = location
+    }
+  }
+  return new Errors.InvalidResponse({
+    method: info.method,
+    url: info.url,
+    status: response.status,
+    problem: "the response is a redirect",
+    location: resolved === undefined ? undefined : redaction.text(redactor, resolved.slice(0, 2000), info.secrets),
+    requestId: requestIdOf(response.headers, redactor, info)
+  })
+}
 
 const transportError = (
   request: HttpClientRequest.HttpClientRequest,
@@ -330,7 +404,7 @@ export const fromHttpClientError = (
       url: info.url,
       status: response.status,
       problem: redaction.text(redactor, problem, info.secrets),
-      requestId: firstHeader(response.headers, REQUEST_ID_HEADERS),
+      requestId: requestIdOf(response.headers, redactor, info),
       cause: sanitizeCause(error.cause, redactor, info.secrets)
     })
   )
@@ -349,7 +423,7 @@ export const invalidResponse = (
     url: info.url,
     status: response.status,
     problem: redaction.text(redactor, problem, info.secrets),
-    requestId: firstHeader(response.headers, REQUEST_ID_HEADERS)
+    requestId: requestIdOf(response.headers, redactor, info)
   })
 }
 

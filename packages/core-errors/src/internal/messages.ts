@@ -22,9 +22,16 @@ interface ErrorShape {
   readonly code?: string | undefined
   readonly sent?: boolean
   readonly problem?: string
+  readonly location?: string | undefined
 }
 
 const STATUS_TEXT: Record<number, string> = {
+  300: "Multiple Choices",
+  301: "Moved Permanently",
+  302: "Found",
+  303: "See Other",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
   400: "Bad Request",
   401: "Unauthorized",
   403: "Forbidden",
@@ -160,10 +167,13 @@ export const describe = (e: ErrorShape): string => {
       const wait = e.retryAfter === undefined
         ? "backs off before retrying (the response gave no Retry-After)"
         : `waits the ${formatDuration(e.retryAfter)} its Retry-After asks for before sending to this API again`
-      const at = e.retryAt === undefined
+      const at = e.retryAt === undefined || !Number.isFinite(e.retryAt)
         ? ""
-        : ` The call gave up instead of waiting: no retry before ${new Date(e.retryAt).toISOString()}.`
-      return `${where} failed with ${status}${body}: the API's rate limit was exceeded. The client ${wait}, and reuses access tokens until they expire; frequent 429s mean this client sends faster than its quota.${at}${id}`
+        : ` Nothing should be sent to this API before ${new Date(e.retryAt).toISOString()}.`
+      // Token reuse is the partner API's own advice, so it is given only when the API itself answered (with
+      // its error body); a bare 429 from a gateway says nothing about tokens.
+      const tokens = e.body === undefined ? "" : ", and reuses access tokens until they expire"
+      return `${where} failed with ${status}${body}: the API's rate limit was exceeded. The client ${wait}${tokens}; frequent 429s mean this client sends faster than its quota.${at}${id}`
     }
     case "ClientError":
       return e.status === 408
@@ -204,6 +214,12 @@ export const describe = (e: ErrorShape): string => {
         : `${where} lost its connection before a response arrived${detail}. The server may have applied the request: it is retried with backoff only if it is idempotent or carries an Idempotency-Key.`
     }
     case "InvalidResponse":
+      if (e.status !== undefined && e.status >= 300 && e.status < 400) {
+        const to = e.location === undefined ? " without a Location" : ` to ${e.location}`
+        return `${where} was redirected (${
+          statusLine(e.status)
+        })${to}, and the client does not follow redirects that leave the API's origin or exceed its limit: the access token is only ever sent to the API's origin. If the API has moved, update the base URL; to follow same-origin redirects, allow them in the client's config.${id}`
+      }
       return `${where} returned ${statusLine(e.status ?? 200)} but its body is not what was expected: ${
         oneLine(e.problem ?? "", 500)
       }. The API's contract may have changed: update the response schema or report it to the API provider. It is not retried.${id}`
