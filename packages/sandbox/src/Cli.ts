@@ -19,7 +19,9 @@
  * | `--config` | | a JSON sandbox config; the flags override it |
  *
  * On start it prints the URL and the OAuth clients (with the secrets of the built-in sandbox clients,
- * which are published sandbox credentials); SIGINT or SIGTERM close every connection and exit with 0.
+ * which are published sandbox credentials); SIGINT or SIGTERM close every connection and exit with 0. A bad
+ * option, `--config` file or setting prints one message naming it (never a value from the file) to stderr and
+ * exits with 2.
  *
  * @since 0.1.0
  */

@@ -5,7 +5,8 @@
  *
  * A config is validated with `effect/Schema`: a bad one fails with a {@link SandboxConfigError} that
  * lists every wrong setting by its path and says what it must be. Client secrets are decoded as
- * `Redacted` and never appear in an error message.
+ * `Redacted`. An error never quotes a value of the input, whatever its shape (a secret written in the wrong
+ * field is as safe as one in `clientSecret`), and no input makes decoding throw.
  *
  * @since 0.1.0
  */
@@ -109,7 +110,8 @@ export const readOnlyClient: {
 
 /**
  * A config that did not validate. `issues` lists each wrong setting (`path`, `message`); `message` says
- * what to fix. It never quotes a client secret.
+ * what to fix. It names settings and says what they accept, and never quotes a value of the input: its
+ * `message`, `issues`, JSON and `util.inspect` output hold no secret, whichever field it was written in.
  *
  * @since 0.1.0
  * @category errors
@@ -135,7 +137,7 @@ export type SandboxConfigError = errors.SandboxConfigError
  *
  * Effect.runSync(Effect.flip(SandboxConfig.decode({ faults: { hang: 2 } }))).message
  * // Invalid sandbox config (1 problem):
- * //   - faults.hang: must be a probability between 0 and 1, got 2
+ * //   - faults.hang: must be a probability between 0 and 1
  * // ...
  * ```
  *
@@ -145,7 +147,8 @@ export type SandboxConfigError = errors.SandboxConfigError
 export const decode = (input?: Input): Effect.Effect<SandboxConfig, SandboxConfigError> => decodeUnknown(input)
 
 /**
- * Like {@link decode}, for input of unknown shape (a parsed JSON file, say).
+ * Like {@link decode}, for input of unknown shape (a parsed JSON file, say). Any input, `null`, an array or
+ * `{ "port": { "toString": {} } }` included, either decodes or fails with a {@link SandboxConfigError}.
  *
  * @since 0.1.0
  * @category decoding

@@ -1,24 +1,33 @@
-import { Cli } from "@bulwark/sandbox"
+import { Cli, SandboxConfig } from "@bulwark/sandbox"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeContext, NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Console, Effect, Fiber } from "effect"
+import { Console, Effect, Exit, Fiber, FiberId } from "effect"
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import * as CliInternal from "../src/internal/cli.js"
+
+const CANARY = "CANARY-s3cr3t-9f2"
 
 const realPause = (ms: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))
 
-/** Runs the CLI in this process with a Console that records what it prints. */
+/** Runs the CLI in this process with a Console that records what it prints (`errors`: what goes to stderr). */
 const runCli = (args: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const lines: Array<string> = []
+    const errors: Array<string> = []
     const record = (...parts: ReadonlyArray<unknown>) => Effect.sync(() => void lines.push(parts.join(" ")))
+    const recordError = (...parts: ReadonlyArray<unknown>) =>
+      Effect.sync(() => {
+        lines.push(parts.join(" "))
+        errors.push(parts.join(" "))
+      })
     const console = yield* Effect.console
     const fiber = yield* Cli.run(["node", "bulwark-sandbox", ...args]).pipe(
-      Console.withConsole({ ...console, log: record, error: record }),
+      Console.withConsole({ ...console, log: record, error: recordError }),
       Effect.provide(NodeContext.layer),
       Effect.fork
     )
@@ -31,7 +40,7 @@ const runCli = (args: ReadonlyArray<string>) =>
       }
       return yield* Effect.dieMessage("the CLI did not start")
     })
-    return { fiber, lines, url }
+    return { fiber, lines, errors, url }
   })
 
 const tokenStatus = (tokenUrl: string, clientId: string, clientSecret: string) =>
@@ -93,17 +102,77 @@ describe("the CLI, in process", () => {
       const bad = yield* runCli(["--config", file, "--port", "0"])
       const exit = yield* Fiber.await(bad.fiber)
       expect(exit._tag).toBe("Failure")
-      expect(bad.lines.join("\n")).toContain("faults.hang: must be a probability between 0 and 1, got 3")
+      expect(CliInternal.exitCode(exit)).toBe(2)
+      expect(bad.lines.join("\n")).toContain("faults.hang: must be a probability between 0 and 1")
 
       Fs.writeFileSync(file, "{ not json")
       const notJson = yield* runCli(["--config", file])
-      expect((yield* Fiber.await(notJson.fiber))._tag).toBe("Failure")
-      expect(notJson.lines.join("\n")).toContain("not valid JSON")
+      const notJsonExit = yield* Fiber.await(notJson.fiber)
+      expect(CliInternal.exitCode(notJsonExit)).toBe(2)
+      expect(notJson.lines.join("\n")).toContain("not valid JSON (syntax error at line 1, column 3)")
 
       const unknownPreset = yield* runCli(["--faults", "chaos"])
-      expect((yield* Fiber.await(unknownPreset.fiber))._tag).toBe("Failure")
+      const unknownPresetExit = yield* Fiber.await(unknownPreset.fiber)
+      expect(unknownPresetExit._tag).toBe("Failure")
+      expect(CliInternal.exitCode(unknownPresetExit)).toBe(2)
       Fs.rmSync(dir, { recursive: true })
     }))
+
+  it.live("a wrong or crafted config file prints one message naming the field, never a value, and exits with 2", () =>
+    Effect.gen(function*() {
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "bulwark-sandbox-"))
+      const write = (name: string, text: string) => {
+        const file = Path.join(dir, name)
+        Fs.writeFileSync(file, text)
+        return file
+      }
+      const cases: ReadonlyArray<readonly [string, string]> = [
+        [
+          write("crafted.json", `{ "faults": { "hang": { "toString": {} } } }`),
+          "faults.hang: must be a probability between 0 and 1"
+        ],
+        // The file's own port is validated, not replaced by the default 8080.
+        [write("port.json", `{ "port": { "toString": {} } }`), "port: must be a TCP port between 0 and 65535"],
+        [
+          write("clients.json", JSON.stringify({ clients: [CANARY] })),
+          "clients[0]: must be an object { clientId, clientSecret, roles }"
+        ],
+        [
+          write(
+            "client_secret.json",
+            JSON.stringify({ clients: [{ clientId: "a", client_secret: CANARY, roles: [] }] })
+          ),
+          "clients[0].client_secret: is not a known setting"
+        ],
+        // V8's own message would quote the text around the error: `..."Secret": CANARY-s3cr3t-9f2 }"`.
+        [
+          write("broken.json", `{ "clientSecret": ${CANARY} }`),
+          "broken.json given with --config: it is not valid JSON"
+        ],
+        [write("array.json", `["${CANARY}"]`), "array.json given with --config: it holds an array, not a JSON object"],
+        [Path.join(dir, "missing.json"), "missing.json given with --config: it does not exist"]
+      ]
+      for (const [file, expected] of cases) {
+        const run = yield* runCli(["--config", file])
+        const exit = yield* Fiber.await(run.fiber)
+        expect(run.lines.join("\n")).not.toContain("listening on")
+        expect(run.errors).toHaveLength(1)
+        expect(run.errors[0]).toContain(expected)
+        expect(run.errors[0]).not.toContain("\n\n")
+        expect(run.lines.join("\n")).not.toContain(CANARY)
+        expect(CliInternal.exitCode(exit)).toBe(2)
+      }
+      Fs.rmSync(dir, { recursive: true })
+    }))
+
+  it("exit codes: 0 when stopped, 2 for bad input, 1 for anything else", () => {
+    expect(CliInternal.exitCode(Exit.void)).toBe(0)
+    expect(CliInternal.exitCode(Exit.interrupt(FiberId.none))).toBe(0)
+    expect(CliInternal.exitCode(Exit.fail(new SandboxConfig.SandboxConfigError({ issues: [] })))).toBe(2)
+    expect(CliInternal.exitCode(Exit.fail(new CliInternal.ConfigFileError({ path: "x", reason: "y" })))).toBe(2)
+    expect(CliInternal.exitCode(Exit.fail(new CliInternal.SimulationFailed({ cause: null })))).toBe(1)
+    expect(CliInternal.exitCode(Exit.die(new TypeError("Cannot convert object to primitive value")))).toBe(1)
+  })
 })
 
 // The built executable, as a user runs it. The package's `test` target depends on `build` (see package.json), so
@@ -165,6 +234,40 @@ describe.skipIf(!built)("the built bulwark-sandbox executable", () => {
       15_000
     )
   }
+})
+
+const runToExit = (args: ReadonlyArray<string>) =>
+  Effect.async<{ readonly code: number | null; readonly stdout: string; readonly stderr: string }>((resume) => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk: Buffer) => void (stdout += chunk.toString("utf8")))
+    child.stderr.on("data", (chunk: Buffer) => void (stderr += chunk.toString("utf8")))
+    child.on("close", (code) => resume(Effect.succeed({ code, stdout, stderr })))
+    return Effect.sync(() => child.kill("SIGKILL"))
+  })
+
+describe.skipIf(!built)("the built bulwark-sandbox executable, given bad input", () => {
+  it.live("prints one message to stderr and exits with 2", () =>
+    Effect.gen(function*() {
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "bulwark-sandbox-"))
+      const crafted = Path.join(dir, "crafted.json")
+      Fs.writeFileSync(crafted, JSON.stringify({ faults: { hang: { toString: {} } }, clients: [CANARY] }))
+      const notJson = Path.join(dir, "broken.json")
+      Fs.writeFileSync(notJson, `{ "clientSecret": ${CANARY} }`)
+      const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
+        [["--config", crafted, "--port", "0"], "faults.hang: must be a probability between 0 and 1"],
+        [["--config", notJson], "it is not valid JSON"],
+        [["--config", Path.join(dir, "missing.json")], "it does not exist"]
+      ]
+      for (const [args, expected] of cases) {
+        const { code, stderr, stdout } = yield* runToExit(args).pipe(Effect.timeout("10 seconds"))
+        expect({ code, stdout }).toEqual({ code: 2, stdout: "" })
+        expect(stderr).toContain(expected)
+        expect(stderr).not.toContain(CANARY)
+      }
+      Fs.rmSync(dir, { recursive: true })
+    }), 30_000)
 })
 
 const hungYet = (http: HttpClient.HttpClient, url: string) =>

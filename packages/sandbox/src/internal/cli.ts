@@ -1,15 +1,22 @@
 import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
+import type * as PlatformError from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
+import type * as Runtime from "@effect/platform/Runtime"
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import * as Console from "effect/Console"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
 import { createRequire } from "node:module"
 import * as Config from "./config.js"
+import { SandboxConfigError } from "./errors.js"
 import * as Server from "./server.js"
 
 /** @internal */
@@ -18,7 +25,8 @@ export class ConfigFileError extends Data.TaggedError("ConfigFileError")<{
   readonly reason: string
 }> {
   override get message(): string {
-    return `Cannot use the config file ${this.path}: ${this.reason}. Pass a JSON file holding a sandbox config object.`
+    return `Cannot use the config file ${this.path} given with --config: ${this.reason}. ` +
+      "Pass a JSON file holding a sandbox config object."
   }
 }
 
@@ -39,23 +47,52 @@ const seed = Options.integer("seed").pipe(
   Options.withDescription("Seeds every random choice: the same seed and requests give the same faults. Default: 1."),
   Options.optional
 )
-const configFile = Options.file("config", { exists: "yes" }).pipe(
+// `exists: "either"`: a missing file is reported by `readConfigFile`, which names the option.
+const configFile = Options.file("config", { exists: "either" }).pipe(
   Options.withDescription("A JSON file with a full sandbox config; the flags above override it."),
   Options.optional
 )
 
+const readFailure = (error: PlatformError.PlatformError): string => {
+  if (error._tag === "SystemError" && error.reason === "NotFound") return "it does not exist"
+  if (error._tag === "SystemError" && error.reason === "PermissionDenied") {
+    return "it may not be read (permission denied)"
+  }
+  return `it could not be read (${error.message})`
+}
+
+/**
+ * Why `JSON.parse` rejected a file, without its message: V8 quotes the text around the error
+ * (`Unexpected token 'h', ..."tSecret": hunter2}" is not valid JSON`), and a config file holds client secrets.
+ */
+const syntaxFailure = (text: string, error: unknown): string => {
+  if (text.trim() === "") return "it is empty"
+  const message = error instanceof Error ? error.message : ""
+  const position = /at position (\d+)/.exec(message)
+  if (position !== null) {
+    const before = text.slice(0, Number(position[1]))
+    const line = before.split("\n").length
+    const column = before.length - before.lastIndexOf("\n")
+    return `it is not valid JSON (syntax error at line ${line}, column ${column})`
+  }
+  if (message.includes("end of JSON input")) return "it is not valid JSON (it ends in the middle of a value)"
+  return "it is not valid JSON"
+}
+
 const readConfigFile = (path: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const text = yield* Effect.mapError(
-      fs.readFileString(path),
-      (error) => new ConfigFileError({ path, reason: error.message })
-    )
+    const text = yield* Effect.mapError(fs.readFileString(path), (error) =>
+      new ConfigFileError({ path, reason: readFailure(error) }))
     const json = yield* Effect.try({
-      try: () => JSON.parse(text) as unknown,
-      catch: (error) => new ConfigFileError({ path, reason: `not valid JSON (${String(error)})` })
+      try: () =>
+        JSON.parse(text.replace(/^\uFEFF/, "")) as unknown,
+      catch: (error) => new ConfigFileError({ path, reason: syntaxFailure(text, error) })
     })
-    if (!Predicate.isRecord(json)) return yield* new ConfigFileError({ path, reason: "not a JSON object" })
+    if (!Predicate.isRecord(json)) {
+      const holds = json === null ? "null" : Array.isArray(json) ? "an array" : `a ${typeof json}`
+      return yield* new ConfigFileError({ path, reason: `it holds ${holds}, not a JSON object` })
+    }
     return json
   })
 
@@ -105,7 +142,9 @@ export const command = Command.make(
     Effect.gen(function*() {
       const file = Option.isSome(options.config) ? yield* readConfigFile(options.config.value) : {}
       const input: Record<string, unknown> = { ...file }
-      input.port = Option.getOrElse(options.port, () => (typeof file.port === "number" ? file.port : 8080))
+      // The file's own port, if any, is validated like any other setting (not replaced by the default).
+      if (Option.isSome(options.port)) input.port = options.port.value
+      else if (!Object.hasOwn(file, "port")) input.port = 8080
       if (Option.isSome(options.host)) input.host = options.host.value
       if (Option.isSome(options.faults)) input.preset = options.faults.value
       if (Option.isSome(options.seed)) input.seed = options.seed.value
@@ -174,5 +213,35 @@ export const run = (argv: ReadonlyArray<string>) => {
     void,
     Effect.Effect.Error<ReturnType<typeof serve>> | SimulationNotInstalled | SimulationFailed,
     CliApp.CliApp.Environment
-  > => argv[2] === "simulate" ? simulate(argv) : serve(argv))
+  > => argv[2] === "simulate" ? simulate(argv) : serve(argv)).pipe(
+    // Errors are printed where they happen; a defect is a bug, which must not end the process silently.
+    Effect.tapErrorCause((cause) =>
+      Cause.isDie(cause)
+        ? Console.error(
+          `bulwark-sandbox stopped on an unexpected error, which is a bug: please report it with this output.\n${
+            Cause.pretty(cause)
+          }`
+        )
+        : Effect.void
+    )
+  )
 }
+
+/** The input was wrong (an option, the config file, a setting): the user can fix it, so exit with 2. */
+const isUsageError = (error: unknown): boolean =>
+  error instanceof ConfigFileError || error instanceof SandboxConfigError || ValidationError.isValidationError(error)
+
+/**
+ * The exit code of a run: 0 when it succeeded or was interrupted (SIGINT, SIGTERM), 2 when it failed on its input
+ * (a bad option, config file or setting), 1 otherwise.
+ *
+ * @internal
+ */
+export const exitCode = (exit: Exit.Exit<unknown, unknown>): number => {
+  if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) return 0
+  const failures = Chunk.toReadonlyArray(Cause.failures(exit.cause))
+  return !Cause.isDie(exit.cause) && failures.length > 0 && failures.every(isUsageError) ? 2 : 1
+}
+
+/** @internal */
+export const teardown: Runtime.Teardown = (exit, onExit) => onExit(exitCode(exit))

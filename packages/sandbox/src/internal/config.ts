@@ -1,54 +1,107 @@
+import type * as Arr from "effect/Array"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 
 // ---------------------------------------------------------------------------------------------
+// messages
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Every message a config issue can carry. Each is a constant written in this file, registered when the schema
+ * is built: `issuesOf` keeps a schema message only if it is one of these, so no message can quote the input
+ * (a secret written in the wrong field, say), whatever the shape of that input.
+ */
+const messages = new Set<string>()
+
+/** Registers a message and returns it. */
+const says = (text: string): string => {
+  messages.add(text)
+  return text
+}
+
+/**
+ * A `message` annotation that says what a setting must be. It never looks at the value it rejects: Effect calls
+ * message annotations with the raw input, which may be anything (`{ "toString": {} }` cannot be turned into a
+ * string), so a message built from `issue.actual` can throw, and can quote a secret. Overriding, the message
+ * also replaces the inner one ("Expected number, actual ..."): a filter on a number says the same of `-1` and
+ * of `"x"`.
+ */
+const must = (text: string) => {
+  const message = says(text)
+  return { message: () => ({ message, override: true }) }
+}
+
+/**
+ * The annotation of a struct or an array: its message when the input is not an object (an array) at all, and its
+ * fields' (elements') own messages otherwise. A struct with defaults is a transformation whose `from` side does
+ * the type check, hence the look one level down.
+ */
+const mustBe = (text: string) => {
+  const message = says(text)
+  return {
+    message: (issue: ParseResult.ParseIssue) => ({
+      message,
+      override: issue._tag === "Type" || (issue._tag === "Transformation" && issue.issue._tag === "Type")
+    })
+  }
+}
+
+const IS_REQUIRED = says("is required")
+const EMPTY = says("must not be empty")
+const NOT_A_SETTING = says("is not a known setting (check its spelling)")
+/** For an issue with no registered message; a test makes sure JSON input never gets it. */
+const UNEXPLAINED = says(
+  "is not valid here (the Configuration section of the @bulwark/sandbox README lists what each setting accepts)"
+)
+const NOT_AN_OBJECT = says("must be a JSON object of settings, such as { \"preset\": \"realistic\", \"seed\": 7 }")
+const UNREADABLE = says("could not be read: reading one of its properties threw (pass plain JSON data)")
+
+// ---------------------------------------------------------------------------------------------
 // building blocks
 // ---------------------------------------------------------------------------------------------
 
 const Probability = Schema.Number.pipe(
-  Schema.filter((n) => Number.isFinite(n) && n >= 0 && n <= 1, {
-    message: (issue) => `must be a probability between 0 and 1, got ${String(issue.actual)}`
-  })
+  Schema.filter((n) => Number.isFinite(n) && n >= 0 && n <= 1, must("must be a probability between 0 and 1"))
 ).annotations({ identifier: "Probability" })
 
 const nonNegativeInt = (what: string) =>
   Schema.Number.pipe(
-    Schema.filter((n) => Number.isSafeInteger(n) && n >= 0, {
-      message: (issue) => `must be ${what} (an integer >= 0), got ${String(issue.actual)}`
-    })
+    Schema.filter((n) => Number.isSafeInteger(n) && n >= 0, must(`must be ${what} (an integer >= 0)`))
   )
 
 const positiveInt = (what: string) =>
   Schema.Number.pipe(
-    Schema.filter((n) => Number.isSafeInteger(n) && n >= 1, {
-      message: (issue) => `must be ${what} (an integer >= 1), got ${String(issue.actual)}`
-    })
+    Schema.filter((n) => Number.isSafeInteger(n) && n >= 1, must(`must be ${what} (an integer >= 1)`))
   )
 
 const positiveNumber = (what: string) =>
   Schema.Number.pipe(
-    Schema.filter((n) => Number.isFinite(n) && n > 0, {
-      message: (issue) => `must be ${what} (a number > 0), got ${String(issue.actual)}`
-    })
+    Schema.filter((n) => Number.isFinite(n) && n > 0, must(`must be ${what} (a number > 0)`))
   )
 
 const nonNegativeNumber = (what: string) =>
   Schema.Number.pipe(
-    Schema.filter((n) => Number.isFinite(n) && n >= 0, {
-      message: (issue) => `must be ${what} (a number >= 0), got ${String(issue.actual)}`
-    })
+    Schema.filter((n) => Number.isFinite(n) && n >= 0, must(`must be ${what} (a number >= 0)`))
+  )
+
+/** A union of literals, with one message for all of them ("must be one of ..."). */
+const oneOf = <const Literals extends Arr.NonEmptyReadonlyArray<string | number>>(...literals: Literals) =>
+  Schema.Literal(...literals).annotations(
+    must(
+      literals.length === 1
+        ? `must be ${JSON.stringify(literals[0])}`
+        : `must be one of ${literals.map((literal) => JSON.stringify(literal)).join(", ")}`
+    )
   )
 
 /** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
 const ScopeToken = Schema.String.pipe(
-  Schema.filter((s) => /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s), {
-    message: (issue) =>
-      `must be an OAuth scope token (printable ASCII, no spaces, quotes or backslashes), got ${
-        JSON.stringify(issue.actual)
-      }`
-  })
+  Schema.filter(
+    (s) => /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s),
+    must("must be an OAuth scope token (printable ASCII, no spaces, quotes or backslashes)")
+  )
 )
 
 const defaults = <A, I>(schema: Schema.Schema<A, I>): () => A => {
@@ -61,51 +114,55 @@ const defaults = <A, I>(schema: Schema.Schema<A, I>): () => A => {
 // ---------------------------------------------------------------------------------------------
 
 /** @internal */
-export const ServerErrorStatus = Schema.Literal(500, 502, 503, 504)
+export const ServerErrorStatus = oneOf(500, 502, 503, 504)
 
 /** @internal */
 export const ServerErrorFault = Schema.Struct({
   probability: Schema.optionalWith(Probability, { default: () => 0, exact: true }),
-  statuses: Schema.optionalWith(Schema.NonEmptyArray(ServerErrorStatus), {
-    default: () => [500, 502, 503, 504] as const,
-    exact: true
-  }),
+  statuses: Schema.optionalWith(
+    Schema.NonEmptyArray(ServerErrorStatus).annotations(
+      mustBe("must be a non-empty array of HTTP statuses, each one of 500, 502, 503, 504")
+    ),
+    { default: () => [500, 502, 503, 504] as const, exact: true }
+  ),
   htmlRatio: Schema.optionalWith(Probability, { default: () => 0.5, exact: true })
-})
+}).annotations(mustBe("must be an object { probability, statuses, htmlRatio }"))
 
 /** @internal */
 export const UnavailableFault = Schema.Struct({
   probability: Schema.optionalWith(Probability, { default: () => 0, exact: true }),
   retryAfterSeconds: Schema.optionalWith(nonNegativeInt("a number of seconds"), { default: () => 1, exact: true })
-})
+}).annotations(mustBe("must be an object { probability, retryAfterSeconds }"))
+
+const MAX_BELOW_MIN = says("must be >= minMs")
 
 /** @internal */
 export const LatencyFault = Schema.Struct({
   probability: Schema.optionalWith(Probability, { default: () => 0, exact: true }),
   minMs: Schema.optionalWith(nonNegativeInt("a number of milliseconds"), { default: () => 0, exact: true }),
   maxMs: Schema.optionalWith(nonNegativeInt("a number of milliseconds"), { default: () => 0, exact: true })
-}).pipe(
-  Schema.filter((latency) =>
-    latency.minMs <= latency.maxMs ||
-    { path: ["maxMs"], message: `must be >= minMs (${latency.minMs}), got ${latency.maxMs}` }
-  )
+}).annotations(mustBe("must be an object { probability, minMs, maxMs }")).pipe(
+  Schema.filter((latency) => latency.minMs <= latency.maxMs || { path: ["maxMs"], message: MAX_BELOW_MIN })
 )
+
+const REPEAT_BELOW_DURATION = says("must be >= durationSeconds")
 
 /** @internal */
 export const FaultWindow = Schema.Struct({
-  kind: Schema.Literal("scaling-up", "outage"),
+  kind: oneOf("scaling-up", "outage"),
   startAfterSeconds: Schema.optionalWith(nonNegativeNumber("a number of seconds"), { default: () => 0, exact: true }),
   durationSeconds: positiveNumber("a number of seconds"),
   repeatEverySeconds: Schema.optional(positiveNumber("a number of seconds")),
   probability: Schema.optionalWith(Probability, { default: () => 1, exact: true }),
   retryAfterSeconds: Schema.optionalWith(nonNegativeInt("a number of seconds"), { default: () => 1, exact: true })
-}).pipe(
+}).annotations(
+  mustBe(
+    "must be an object { kind, startAfterSeconds, durationSeconds, repeatEverySeconds, probability, retryAfterSeconds }"
+  )
+).pipe(
   Schema.filter((window) =>
     window.repeatEverySeconds === undefined || window.repeatEverySeconds >= window.durationSeconds ||
-    {
-      path: ["repeatEverySeconds"],
-      message: `must be >= durationSeconds (${window.durationSeconds}), got ${window.repeatEverySeconds}`
-    }
+    { path: ["repeatEverySeconds"], message: REPEAT_BELOW_DURATION }
   )
 )
 
@@ -113,7 +170,7 @@ export const FaultWindow = Schema.Struct({
 export const TokenEndpointFault = Schema.Struct({
   unavailable: Schema.optionalWith(Probability, { default: () => 0, exact: true }),
   retryAfterSeconds: Schema.optionalWith(nonNegativeInt("a number of seconds"), { default: () => 1, exact: true })
-})
+}).annotations(mustBe("must be an object { unavailable, retryAfterSeconds }"))
 
 const FaultsStruct = Schema.Struct({
   serverError: Schema.optionalWith(ServerErrorFault, { default: defaults(ServerErrorFault), exact: true }),
@@ -123,25 +180,28 @@ const FaultsStruct = Schema.Struct({
   resetBefore: Schema.optionalWith(Probability, { default: () => 0, exact: true }),
   resetAfter: Schema.optionalWith(Probability, { default: () => 0, exact: true }),
   latency: Schema.optionalWith(LatencyFault, { default: defaults(LatencyFault), exact: true }),
-  windows: Schema.optionalWith(Schema.Array(FaultWindow), { default: () => [], exact: true }),
+  windows: Schema.optionalWith(Schema.Array(FaultWindow).annotations(mustBe("must be an array of fault windows")), {
+    default: () => [],
+    exact: true
+  }),
   tokenEndpoint: Schema.optionalWith(TokenEndpointFault, { default: defaults(TokenEndpointFault), exact: true })
-})
+}).annotations(mustBe("must be an object of faults (see the Faults section of the @bulwark/sandbox README)"))
 
 /** @internal */
 export const exclusiveProbability = (faults: Schema.Schema.Type<typeof FaultsStruct>): number =>
   faults.serverError.probability + faults.unavailable.probability + faults.hang + faults.stall + faults.resetBefore +
   faults.resetAfter
 
+const EXCLUSIVE_OVER_ONE = says(
+  "the probabilities of serverError, unavailable, hang, stall, resetBefore and resetAfter add up to more than 1: " +
+    "at most one of them happens per request, so they must add up to at most 1"
+)
+
 /** @internal */
 export const FaultsSchema = FaultsStruct.pipe(
   Schema.filter((faults) => {
     const total = exclusiveProbability(faults)
-    return total <= 1 + 1e-9 || {
-      path: [],
-      message:
-        `the probabilities of serverError, unavailable, hang, stall, resetBefore and resetAfter add up to ${total}: ` +
-        "at most one of them happens per request, so they must add up to at most 1"
-    }
+    return total <= 1 + 1e-9 || { path: [], message: EXCLUSIVE_OVER_ONE }
   })
 ).annotations({ identifier: "Faults" })
 
@@ -156,7 +216,7 @@ export type FaultsInput = Schema.Schema.Encoded<typeof FaultsSchema>
 // ---------------------------------------------------------------------------------------------
 
 /** @internal */
-export const PresetName = Schema.Literal("none", "realistic", "harsh", "outage", "scaling-up")
+export const PresetName = oneOf("none", "realistic", "harsh", "outage", "scaling-up")
 
 /** @internal */
 export type PresetName = Schema.Schema.Type<typeof PresetName>
@@ -164,31 +224,36 @@ export type PresetName = Schema.Schema.Type<typeof PresetName>
 /** @internal */
 export const presetNames: ReadonlyArray<PresetName> = PresetName.literals
 
+const RATE_LIMIT = "must be null (no limit) or an object { limit, windowSeconds }"
+
 /** @internal */
 export const RateLimit = Schema.Struct({
   limit: positiveInt("a number of requests"),
   windowSeconds: positiveNumber("a number of seconds")
-}).annotations({ message: () => "must be null (no limit) or an object { limit, windowSeconds }" })
+}).annotations(mustBe(RATE_LIMIT))
 
 /** @internal */
 export type RateLimit = Schema.Schema.Type<typeof RateLimit>
 
+/** `Schema.NullOr(RateLimit)`, whose `null` branch says the same as its object branch. */
+const RateLimitOrNull = Schema.Union(RateLimit, Schema.Null.annotations(must(RATE_LIMIT)))
+
+const STRING_1_TO_255 = "must be a string of 1 to 255 characters"
+
 /** @internal */
 export const ClientSchema = Schema.Struct({
-  clientId: Schema.String.pipe(
-    Schema.filter((s) => s.length >= 1 && s.length <= 255, {
-      message: () => "must be a string of 1 to 255 characters"
-    })
-  ),
+  clientId: Schema.String.pipe(Schema.filter((s) => s.length >= 1 && s.length <= 255, must(STRING_1_TO_255))),
   clientSecret: Schema.Redacted(
-    Schema.String.pipe(
-      Schema.filter((s) => s.length >= 1 && s.length <= 255, {
-        message: () => "must be a string of 1 to 255 characters"
-      })
-    )
+    Schema.String.pipe(Schema.filter((s) => s.length >= 1 && s.length <= 255, must(STRING_1_TO_255)))
   ),
-  roles: Schema.Array(ScopeToken)
-})
+  roles: Schema.Array(ScopeToken).annotations(
+    mustBe("must be an array of OAuth scope tokens, such as [\"items:read\"]")
+  )
+}).annotations(mustBe("must be an object { clientId, clientSecret, roles }"))
+
+const Clients = Schema.NonEmptyArray(ClientSchema).annotations(
+  mustBe("must be a non-empty array of clients, each an object { clientId, clientSecret, roles }")
+)
 
 /** @internal */
 export type Client = Schema.Schema.Type<typeof ClientSchema>
@@ -202,11 +267,11 @@ export const demoClients: ReadonlyArray<Schema.Schema.Encoded<typeof ClientSchem
 /** @internal */
 export const TokensSchema = Schema.Struct({
   lifetimeSeconds: Schema.optionalWith(positiveInt("a number of seconds"), { default: () => 3600, exact: true }),
-  requestLimit: Schema.optionalWith(Schema.NullOr(RateLimit), { default: () => null, exact: true })
-})
+  requestLimit: Schema.optionalWith(RateLimitOrNull, { default: () => null, exact: true })
+}).annotations(mustBe("must be an object { lifetimeSeconds, requestLimit }"))
 
 const Host = Schema.String.pipe(
-  Schema.filter((s) => s.length > 0 && !/\s/.test(s), { message: () => "must be a host name or IP address" })
+  Schema.filter((s) => s.length > 0 && !/\s/.test(s), must("must be a host name or IP address"))
 )
 
 const SandboxConfigStruct = Schema.Struct({
@@ -214,31 +279,31 @@ const SandboxConfigStruct = Schema.Struct({
   host: Schema.optionalWith(Host, { default: () => "127.0.0.1", exact: true }),
   port: Schema.optionalWith(
     Schema.Number.pipe(
-      Schema.filter((n) => Number.isInteger(n) && n >= 0 && n <= 65535, {
-        message: (issue) => `must be a TCP port between 0 and 65535 (0: any free port), got ${String(issue.actual)}`
-      })
+      Schema.filter(
+        (n) => Number.isInteger(n) && n >= 0 && n <= 65535,
+        must("must be a TCP port between 0 and 65535 (0: any free port)")
+      )
     ),
     { default: () => 0, exact: true }
   ),
   seed: Schema.optionalWith(
-    Schema.Number.pipe(
-      Schema.filter((n) => Number.isSafeInteger(n), {
-        message: (issue) => `must be an integer, got ${String(issue.actual)}`
-      })
-    ),
+    Schema.Number.pipe(Schema.filter((n) => Number.isSafeInteger(n), must("must be an integer"))),
     { default: () => 1, exact: true }
   ),
-  clients: Schema.optionalWith(Schema.NonEmptyArray(ClientSchema), {
-    default: () => Schema.decodeSync(Schema.NonEmptyArray(ClientSchema))(demoClients as any),
+  clients: Schema.optionalWith(Clients, {
+    default: () => Schema.decodeSync(Clients)(demoClients as any),
     exact: true
   }),
   tokens: Schema.optionalWith(TokensSchema, { default: defaults(TokensSchema), exact: true }),
-  quota: Schema.optionalWith(Schema.NullOr(RateLimit), { default: () => null, exact: true }),
-  retryAfterFormat: Schema.optionalWith(Schema.Literal("delta-seconds", "http-date"), {
+  quota: Schema.optionalWith(RateLimitOrNull, { default: () => null, exact: true }),
+  retryAfterFormat: Schema.optionalWith(oneOf("delta-seconds", "http-date"), {
     default: () => "delta-seconds" as const,
     exact: true
   }),
-  rateLimitHeaders: Schema.optionalWith(Schema.Boolean, { default: () => false, exact: true }),
+  rateLimitHeaders: Schema.optionalWith(Schema.Boolean.annotations(must("must be true or false")), {
+    default: () => false,
+    exact: true
+  }),
   maxBodyBytes: Schema.optionalWith(positiveInt("a number of bytes"), { default: () => 1024 * 1024, exact: true }),
   defaultPageSize: Schema.optionalWith(positiveInt("a number of items"), { default: () => 100, exact: true }),
   maxPageSize: Schema.optionalWith(positiveInt("a number of items"), { default: () => 500, exact: true }),
@@ -247,7 +312,10 @@ const SandboxConfigStruct = Schema.Struct({
     exact: true
   }),
   faults: Schema.optionalWith(FaultsSchema, { default: defaults(FaultsSchema), exact: true })
-})
+}).annotations(mustBe(NOT_AN_OBJECT))
+
+const DUPLICATE_CLIENT_ID = says("must be unique: an earlier client has the same clientId")
+const DEFAULT_PAGE_ABOVE_MAX = says("must be <= maxPageSize")
 
 /** @internal */
 export const SandboxConfigSchema = SandboxConfigStruct.pipe(
@@ -256,15 +324,12 @@ export const SandboxConfigSchema = SandboxConfigStruct.pipe(
     const seen = new Set<string>()
     config.clients.forEach((client, i) => {
       if (seen.has(client.clientId)) {
-        issues.push({ path: ["clients", i, "clientId"], message: `duplicates the client id "${client.clientId}"` })
+        issues.push({ path: ["clients", i, "clientId"], message: DUPLICATE_CLIENT_ID })
       }
       seen.add(client.clientId)
     })
     if (config.defaultPageSize > config.maxPageSize) {
-      issues.push({
-        path: ["defaultPageSize"],
-        message: `must be <= maxPageSize (${config.maxPageSize}), got ${config.defaultPageSize}`
-      })
+      issues.push({ path: ["defaultPageSize"], message: DEFAULT_PAGE_ABOVE_MAX })
     }
     return issues.length === 0 ? true : issues
   })
@@ -376,62 +441,81 @@ export interface ConfigIssue {
   readonly message: string
 }
 
+const IDENTIFIER = /^[A-Za-z_$][\w$-]{0,63}$/
+const MAX_KEY_LENGTH = 40
+
+/**
+ * A key of the input, for a path. The keys of the schema print as they are; any other key (one the schema does not
+ * know, written by whoever wrote the input) is quoted, shortened, and every character outside printable ASCII is
+ * escaped, so that it can neither run long nor drive the terminal the message is printed on.
+ */
+const formatKey = (key: PropertyKey): string => {
+  if (typeof key === "number") return `[${key}]`
+  if (typeof key === "symbol") return "[a symbol]"
+  if (IDENTIFIER.test(key)) return key
+  const short = key.length > MAX_KEY_LENGTH ? `${key.slice(0, MAX_KEY_LENGTH)}...` : key
+  const escaped = short.replace(
+    /[^\x20-\x7e]|["\\]/g,
+    (c) => c === "\"" || c === "\\" ? `\\${c}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`
+  )
+  return `["${escaped}"]`
+}
+
 const formatPath = (path: ReadonlyArray<PropertyKey>): string => {
   let out = ""
   for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`
-    else out += out === "" ? String(key) : `.${String(key)}`
+    const part = formatKey(key)
+    out += out === "" || part.startsWith("[") ? part : `.${part}`
   }
   return out === "" ? "(config)" : out
 }
 
-const LITERAL_MISMATCH = /^Expected ("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?|true|false), actual (.*)$/s
-const NULLISH_MISMATCH = /^Expected (?:null|undefined), actual /
+/** A path as a string that tells every two paths apart (`formatPath` shortens long keys). */
+const pathKey = (path: ReadonlyArray<PropertyKey>): string =>
+  path.map((key) => typeof key === "symbol" ? "s" : `${typeof key}:${key}`).join("\u0000")
 
 /**
- * Turns schema issues into `{ path, message }`: one message per setting (the members of a union of literals
- * become "must be one of ..."; the "or null" branch of a nullable setting is dropped when the other branch
- * explains the problem), never quoting a client secret.
+ * Turns schema issues into `{ path, message }`, one message per setting. A message is one of the constants
+ * registered in this file, never text built from the input: `Missing` and `Unexpected` issues get a fixed
+ * message, any other issue keeps its message only if it is registered (the annotations above give each schema
+ * one) and gets {@link UNEXPLAINED} otherwise. An issue above a more precise one (the `null` branch of
+ * `quota: { limit: 0 }`) is dropped, and so is {@link UNEXPLAINED} where the same path has a better message.
  *
  * @internal
  */
-export const issuesOf = (error: ParseResult.ParseError, prefix: ReadonlyArray<PropertyKey> = []) => {
-  const raw = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
-    tag: issue._tag,
-    path: [...prefix, ...issue.path],
-    key: formatPath([...prefix, ...issue.path]),
-    message: issue.message
-  }))
-  const kept = raw.filter((issue) =>
-    !NULLISH_MISMATCH.test(issue.message) ||
-    !raw.some((other) => other !== issue && (other.key === issue.key || other.key.startsWith(`${issue.key}.`)))
-  )
-  const out: Array<ConfigIssue> = []
-  const literals = new Map<string, { readonly index: number; readonly expected: Array<string>; actual: string }>()
-  for (const issue of kept) {
-    const last = issue.path[issue.path.length - 1]
-    let message = issue.message
-    if (issue.tag === "Missing") message = "is required"
-    else if (issue.tag === "Unexpected") message = "is not a known setting (check its spelling)"
-    else if (last === "clientSecret") message = "must be a string of 1 to 255 characters"
-    const literal = issue.tag === "Type" ? LITERAL_MISMATCH.exec(message) : null
-    if (literal !== null) {
-      const group = literals.get(issue.key)
-      if (group !== undefined) {
-        group.expected.push(literal[1]!)
-        continue
-      }
-      literals.set(issue.key, { index: out.length, expected: [literal[1]!], actual: literal[2]! })
+export const issuesOf = (
+  error: ParseResult.ParseError,
+  prefix: ReadonlyArray<PropertyKey> = []
+): ReadonlyArray<ConfigIssue> => {
+  const raw = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => {
+    const path = [...prefix, ...issue.path]
+    // The only tuples here are non-empty arrays: a missing element is the first one of an empty array.
+    if (issue._tag === "Missing" && typeof path[path.length - 1] === "number") {
+      return { path: path.slice(0, -1), key: pathKey(path.slice(0, -1)), message: EMPTY }
     }
-    if (!out.some((o) => o.path === issue.key && o.message === message)) out.push({ path: issue.key, message })
+    const message = issue._tag === "Missing"
+      ? IS_REQUIRED
+      : issue._tag === "Unexpected"
+      ? NOT_A_SETTING
+      : messages.has(issue.message)
+      ? issue.message
+      : UNEXPLAINED
+    return { path, key: pathKey(path), message }
+  })
+  const above = new Set<string>()
+  const explained = new Set<string>()
+  for (const issue of raw) {
+    for (let i = 0; i < issue.path.length; i++) above.add(pathKey(issue.path.slice(0, i)))
+    if (issue.message !== UNEXPLAINED) explained.add(issue.key)
   }
-  for (const [key, group] of literals) {
-    out[group.index] = {
-      path: key,
-      message: group.expected.length === 1
-        ? `must be ${group.expected[0]}, got ${group.actual}`
-        : `must be one of ${group.expected.join(", ")}, got ${group.actual}`
-    }
+  const seen = new Set<string>()
+  const out: Array<ConfigIssue> = []
+  for (const issue of raw) {
+    if (above.has(issue.key) || (issue.message === UNEXPLAINED && explained.has(issue.key))) continue
+    const key = `${issue.key}\u0000${issue.message}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    out.push({ path: formatPath(issue.path), message: issue.message })
   }
   return out
 }
@@ -454,14 +538,29 @@ const withPreset = (input: unknown): unknown => {
   return merged
 }
 
+/**
+ * Runs a decoder on input that may not be plain data: JSON cannot make a property that throws when read, but
+ * a getter or a `Proxy` can, and the decoder reads every property. Such input gets a config issue too.
+ */
+const guarded = <A>(
+  path: string,
+  decode: () => Either.Either<A, ReadonlyArray<ConfigIssue>>
+): Either.Either<A, ReadonlyArray<ConfigIssue>> => {
+  try {
+    return decode()
+  } catch {
+    return Either.left([{ path, message: UNREADABLE }])
+  }
+}
+
 /** @internal */
 export const decode = (input: unknown): Either.Either<SandboxConfig, ReadonlyArray<ConfigIssue>> => {
   if (input !== undefined && !Predicate.isRecord(input)) {
-    return Either.left([{ path: "(config)", message: "must be an object" }])
+    return Either.left([{ path: "(config)", message: NOT_AN_OBJECT }])
   }
-  return Either.mapLeft(decodeConfig(withPreset(input ?? {})), (error) => issuesOf(error))
+  return guarded("(config)", () => Either.mapLeft(decodeConfig(withPreset(input ?? {})), (error) => issuesOf(error)))
 }
 
 /** @internal */
 export const decodeFaultsInput = (input: unknown): Either.Either<Faults, ReadonlyArray<ConfigIssue>> =>
-  Either.mapLeft(decodeFaults(input), (error) => issuesOf(error, ["faults"]))
+  guarded("faults", () => Either.mapLeft(decodeFaults(input), (error) => issuesOf(error, ["faults"])))
