@@ -224,15 +224,22 @@ export const program = (flags: Flags, output: Progress.Output = Progress.process
     yield* Console.log("")
     yield* Console.log(Report.toText(built))
     yield* writeReports(flags.report, built)
-    if (!built.ok) {
-      const firstProblem = built.problems[0]
-      if (firstProblem !== undefined && built.items.createFailures === built.items.total) {
-        return yield* fail(`Nothing could be created. First problem: ${firstProblem}`, 1)
-      }
-      return yield* fail(`catalog-sync found ${built.problems.length} problem(s); see the report above.`, 1)
-    }
-    return built
+    return yield* verdict(built)
   })
+
+/**
+ * The exit of a run from its report: success (exit code 0) when every item was confirmed exactly once,
+ * warnings included; otherwise a `RunFailed` with exit code 1 giving the true number of problems.
+ */
+export const verdict = (built: Report.Report): Effect.Effect<Report.Report, RunFailed> => {
+  if (built.ok) return Effect.succeed(built)
+  const firstProblem = built.problems[0]
+  if (firstProblem !== undefined && built.items.createFailures === built.items.total) {
+    return fail(`Nothing could be created. First problem: ${firstProblem}`, 1)
+  }
+  const cut = built.problemsNotShown === 0 ? "" : ` (the report lists the first ${Report.listLimit} of each kind)`
+  return fail(`catalog-sync found ${built.problemCount} problem(s)${cut}; see the report above.`, 1)
+}
 
 export const command = Command.make(
   "catalog-sync",

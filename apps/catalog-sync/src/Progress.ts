@@ -18,7 +18,7 @@ const describe = (p: Progress) => {
   const seconds = p.elapsedMillis / 1000
   const rate = seconds > 0 ? p.done / seconds : 0
   const wait = p.rateLimitWaitMillis > 0 ? `, 429 wait ${(p.rateLimitWaitMillis / 1000).toFixed(1)} s` : ""
-  const failed = p.failed > 0 ? `, ${p.failed} failed` : ""
+  const failed = p.failed > 0 ? `, ${p.failed} create error(s)` : ""
   return `${p.done}/${p.total} items, ${rate.toFixed(0)}/s, ${p.retries} retries${wait}${failed}`
 }
 

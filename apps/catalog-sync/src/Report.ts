@@ -4,6 +4,26 @@
  */
 import type { Outcome, Sample } from "./Sync.js"
 
+/** How many entries of each kind of problem, and of warnings, the report lists. The counts are always complete. */
+export const listLimit = 50
+
+/**
+ * The kinds of problem, in the order they are listed. A problem makes the run fail (exit code 1).
+ *
+ * - `createFailed`: a create ended in an error and the read-back did not confirm its item;
+ * - `listingFailed`: the items could not be read back, so nothing could be confirmed;
+ * - `missing`, `duplicated`, `wrongContent`: what the read-back found instead of the item exactly once.
+ */
+export type ProblemKind = "createFailed" | "listingFailed" | "missing" | "duplicated" | "wrongContent"
+
+const problemLabels: Record<ProblemKind, string> = {
+  createFailed: "create failures",
+  listingFailed: "listing failures",
+  missing: "missing",
+  duplicated: "duplicated",
+  wrongContent: "wrong content"
+}
+
 export interface Report {
   readonly ok: boolean
   readonly target: string
@@ -13,7 +33,10 @@ export interface Report {
     readonly missing: number
     readonly duplicated: number
     readonly wrongContent: number
+    /** Creates that ended in an error and whose item the read-back did not confirm: problems. */
     readonly createFailures: number
+    /** Creates that ended in an error although the read-back confirmed their item: warnings. */
+    readonly createWarnings: number
   }
   readonly calls: { readonly logical: number; readonly httpAttempts: number; readonly amplification: number }
   readonly retries: {
@@ -31,7 +54,16 @@ export interface Report {
   readonly tokensFetched: number
   readonly latencyMillis: { readonly p50: number; readonly p95: number; readonly p99: number; readonly max: number }
   readonly wallSeconds: number
+  /** Every problem, counted; `problems` lists at most `listLimit` of each kind. */
+  readonly problemCount: number
   readonly problems: ReadonlyArray<string>
+  /** How many problems `problems` leaves out, in all and by kind (only the kinds that were cut). */
+  readonly problemsNotShown: number
+  readonly problemsNotShownByKind: Readonly<Partial<Record<ProblemKind, number>>>
+  /** Every warning, counted; `warnings` lists at most `listLimit` of them. */
+  readonly warningCount: number
+  readonly warnings: ReadonlyArray<string>
+  readonly warningsNotShown: number
   readonly server: Readonly<Record<string, unknown>> | undefined
   readonly timeline: ReadonlyArray<Sample>
 }
@@ -52,20 +84,30 @@ export const make = (outcome: Outcome, target: string, server?: Readonly<Record<
     other: outcome.counters.attempts.other
   }
   const v = outcome.verification
+  const kinds: Array<[ProblemKind, ReadonlyArray<string>]> = [
+    ["createFailed", outcome.createFailures.map((failure) => `${failure.sku}: create failed: ${failure.error}`)],
+    [
+      "listingFailed",
+      outcome.verificationError === undefined ? [] : [`the items could not be listed: ${outcome.verificationError}`]
+    ],
+    ["missing", (v?.missing ?? []).map((sku) => `${sku}: missing`)],
+    ["duplicated", (v?.duplicated ?? []).map((d) => `${d.sku}: present ${d.count} times`)],
+    ["wrongContent", (v?.mismatched ?? []).map((m) => `${m.sku}: ${m.problem}`)]
+  ]
   const problems: Array<string> = []
-  for (const failure of outcome.createFailures.slice(0, 50)) {
-    problems.push(`${failure.sku}: not created: ${failure.error}`)
+  const problemsNotShownByKind: Partial<Record<ProblemKind, number>> = {}
+  let problemCount = 0
+  for (const [kind, entries] of kinds) {
+    problemCount += entries.length
+    problems.push(...entries.slice(0, listLimit))
+    if (entries.length > listLimit) problemsNotShownByKind[kind] = entries.length - listLimit
   }
-  if (outcome.verificationError !== undefined) {
-    problems.push(`the items could not be listed: ${outcome.verificationError}`)
-  }
-  if (v !== undefined) {
-    for (const sku of v.missing.slice(0, 50)) problems.push(`${sku}: missing`)
-    for (const d of v.duplicated.slice(0, 50)) problems.push(`${d.sku}: present ${d.count} times`)
-    for (const m of v.mismatched.slice(0, 50)) problems.push(`${m.sku}: ${m.problem}`)
-  }
+  const warnings = outcome.createWarnings.map((warning) =>
+    `${warning.sku}: the create failed, but the item was confirmed on read-back: ${warning.error}`
+  )
   const sorted = [...outcome.createLatenciesMillis].sort((a, b) => a - b)
-  const ok = v !== undefined && v.confirmed === outcome.items && outcome.createFailures.length === 0
+  // Success is decided by the read-back alone: every item on the API exactly once with the right content.
+  const ok = v !== undefined && v.confirmed === outcome.items && problemCount === 0
   return {
     ok,
     target,
@@ -75,7 +117,8 @@ export const make = (outcome: Outcome, target: string, server?: Readonly<Record<
       missing: v?.missing.length ?? 0,
       duplicated: v?.duplicated.length ?? 0,
       wrongContent: v?.mismatched.length ?? 0,
-      createFailures: outcome.createFailures.length
+      createFailures: outcome.createFailures.length,
+      createWarnings: outcome.createWarnings.length
     },
     calls: {
       logical: outcome.logicalCalls,
@@ -95,40 +138,93 @@ export const make = (outcome: Outcome, target: string, server?: Readonly<Record<
       max: Math.round(sorted.at(-1) ?? 0)
     },
     wallSeconds: round(outcome.wallMillis / 1000, 1),
+    problemCount,
     problems,
+    problemsNotShown: problemCount - problems.length,
+    problemsNotShownByKind,
+    warningCount: warnings.length,
+    warnings: warnings.slice(0, listLimit),
+    warningsNotShown: Math.max(0, warnings.length - listLimit),
     server,
     timeline: outcome.timeline
   }
 }
 
-/** The report as an aligned two-column table. */
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`
+
+/** The result line: OK (with its warnings) or FAILED with the true number of problems and how many are not listed. */
+export const result = (report: Report): string => {
+  if (report.ok) {
+    return `OK: every item confirmed exactly once${
+      report.warningCount === 0 ? "" : ` (${plural(report.warningCount, "warning", "warnings")})`
+    }`
+  }
+  const cut = report.problemsNotShown === 0
+    ? ""
+    : `; listing the first ${listLimit} of each kind, ${report.problemsNotShown} not shown`
+  return `FAILED: ${report.problemCount} problem(s)${cut}`
+}
+
+/** The summary as label/value rows, shared by the text and HTML forms. */
+const summaryRows = (report: Report): Array<[string, string]> => [
+  ["target", report.target],
+  ["items", `${report.items.total}`],
+  ["  confirmed exactly once", `${report.items.confirmed}`],
+  ["  missing", `${report.items.missing}`],
+  ["  duplicated", `${report.items.duplicated}`],
+  ["  wrong content", `${report.items.wrongContent}`],
+  ["  create failures", `${report.items.createFailures}`],
+  ["  create warnings", `${report.items.createWarnings}`],
+  ["logical calls", `${report.calls.logical}`],
+  ["HTTP attempts", `${report.calls.httpAttempts}`],
+  ["amplification", `${report.calls.amplification.toFixed(3)} attempts per call`],
+  ["retries", `${report.retries.total}`],
+  ...Object.entries(report.retries.byReason).map(([reason, n]): [string, string] => [`  ${reason}`, `${n}`]),
+  ["waited for Retry-After", `${report.rateLimitWaitSeconds.toFixed(1)} s (summed over calls)`],
+  ["tokens fetched", `${report.tokensFetched}`],
+  [
+    "create latency",
+    `p50 ${report.latencyMillis.p50} ms, p95 ${report.latencyMillis.p95} ms, p99 ${report.latencyMillis.p99} ms`
+  ],
+  ["wall time", `${report.wallSeconds.toFixed(1)} s`],
+  ["result", result(report)]
+]
+
+/** The heading of the problem list, and what it leaves out (exact per kind). */
+const problemsHeading = (report: Report) => `problems: ${report.problemCount}`
+const problemsCut = (report: Report): string | undefined =>
+  report.problemsNotShown === 0 ?
+    undefined :
+    `... ${report.problemsNotShown} more not shown (${
+      (Object.keys(problemLabels) as Array<ProblemKind>)
+        .filter((kind) => (report.problemsNotShownByKind[kind] ?? 0) > 0)
+        .map((kind) => `${report.problemsNotShownByKind[kind]} ${problemLabels[kind]}`)
+        .join(", ")
+    })`
+
+const warningsHeading = (report: Report) =>
+  `warnings: ${
+    report.warningCount === 1
+      ? "1 create failed but the item was confirmed on read-back"
+      : `${report.warningCount} creates failed but their items were confirmed on read-back`
+  }`
+const warningsCut = (report: Report): string | undefined =>
+  report.warningsNotShown === 0 ? undefined : `... ${report.warningsNotShown} more not shown`
+
+/** The report as an aligned two-column table, then the problems and the warnings. */
 export const toText = (report: Report): string => {
-  const rows: Array<[string, string]> = [
-    ["target", report.target],
-    ["items", `${report.items.total}`],
-    ["  confirmed exactly once", `${report.items.confirmed}`],
-    ["  missing", `${report.items.missing}`],
-    ["  duplicated", `${report.items.duplicated}`],
-    ["  wrong content", `${report.items.wrongContent}`],
-    ["  create failures", `${report.items.createFailures}`],
-    ["logical calls", `${report.calls.logical}`],
-    ["HTTP attempts", `${report.calls.httpAttempts}`],
-    ["amplification", `${report.calls.amplification.toFixed(3)} attempts per call`],
-    ["retries", `${report.retries.total}`],
-    ...Object.entries(report.retries.byReason).map(([reason, n]): [string, string] => [`  ${reason}`, `${n}`]),
-    ["waited for Retry-After", `${report.rateLimitWaitSeconds.toFixed(1)} s (summed over calls)`],
-    ["tokens fetched", `${report.tokensFetched}`],
-    [
-      "create latency",
-      `p50 ${report.latencyMillis.p50} ms, p95 ${report.latencyMillis.p95} ms, p99 ${report.latencyMillis.p99} ms`
-    ],
-    ["wall time", `${report.wallSeconds.toFixed(1)} s`],
-    ["result", report.ok ? "OK: every item confirmed exactly once" : `FAILED: ${report.problems.length} problem(s)`]
-  ]
+  const rows = summaryRows(report)
   const width = Math.max(...rows.map(([k]) => k.length))
   const lines = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`)
-  const problems = report.problems.length === 0 ? [] : ["", "problems:", ...report.problems.map((p) => `  - ${p}`)]
-  return [...lines, ...problems].join("\n")
+  const list = (heading: string, entries: ReadonlyArray<string>, cut: string | undefined) => [
+    "",
+    heading,
+    ...entries.map((p) => `  - ${p}`),
+    ...(cut === undefined ? [] : [`  ${cut}`])
+  ]
+  const problems = report.problemCount === 0 ? [] : list(problemsHeading(report), report.problems, problemsCut(report))
+  const warnings = report.warningCount === 0 ? [] : list(warningsHeading(report), report.warnings, warningsCut(report))
+  return [...lines, ...problems, ...warnings].join("\n")
 }
 
 export const toJson = (report: Report): string => JSON.stringify(report, null, 2)
@@ -201,19 +297,23 @@ const chart = (report: Report): string => {
 </svg>`
 }
 
-/** A self-contained HTML page: the summary, the problems and the timeline chart, with the data embedded. */
+/** A self-contained HTML page: the summary, the problems, the warnings and the timeline chart, with the data embedded. */
 export const toHtml = (report: Report): string => {
-  const rows = toText(report)
-    .split("\n")
-    .filter((line) => line !== "" && !line.startsWith("problems:") && !line.startsWith("  - "))
-    .map((line) => {
-      const match = /^(\S.*?|\s+\S.*?)\s{2,}(.*)$/.exec(line)
-      return match === null ? "" : `<tr><th>${escapeHtml(match[1]!)}</th><td>${escapeHtml(match[2]!)}</td></tr>`
-    })
+  const rows = summaryRows(report)
+    .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`)
     .join("\n")
-  const problems = report.problems.length === 0
+  const list = (className: string, entries: ReadonlyArray<string>, cut: string | undefined) =>
+    `<ul class="${className}">${entries.map((p) => `<li>${escapeHtml(p)}</li>`).join("")}${
+      cut === undefined ? "" : `<li class="cut">${escapeHtml(cut)}</li>`
+    }</ul>`
+  const problems = report.problemCount === 0
     ? "<p class=\"ok\">Every item was confirmed exactly once.</p>"
-    : `<ul class="problems">${report.problems.map((p) => `<li>${escapeHtml(p)}</li>`).join("")}</ul>`
+    : `<p>${escapeHtml(problemsHeading(report))}</p>${list("problems", report.problems, problemsCut(report))}`
+  const warnings = report.warningCount === 0
+    ? ""
+    : `<h2>Warnings</h2>\n<p>${escapeHtml(warningsHeading(report))}</p>${
+      list("warnings", report.warnings, warningsCut(report))
+    }`
   const data = JSON.stringify({ perSecond: perSecond(report.timeline), report: { ...report, timeline: undefined } })
     .replace(/</g, "\\u003c")
   return `<!doctype html>
@@ -231,7 +331,7 @@ export const toHtml = (report: Report): string => {
   .attempts { fill: #8fb8de; } .retries { fill: #e8a33d; } .wait { fill: none; stroke: #cf222e; stroke-width: 2; }
   .axis { stroke: #999; } .label { font-size: 11px; fill: #555; }
   .legend span { display: inline-block; margin-right: 1.5rem; } .legend i { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: -1px; }
-  .problems { color: #cf222e; } .ok { color: #1a7f37; }
+  .problems { color: #cf222e; } .warnings { color: #9a6700; } .cut { list-style: none; color: #555; } .ok { color: #1a7f37; }
 </style>
 </head>
 <body>
@@ -244,6 +344,7 @@ ${rows}
 ${chart(report)}
 <h2>Problems</h2>
 ${problems}
+${warnings}
 <script type="application/json" id="report-data">${data}</script>
 </body>
 </html>

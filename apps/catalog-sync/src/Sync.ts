@@ -1,7 +1,9 @@
 /**
  * The job: create every catalog item (POST with an idempotency key derived from the item, bounded
  * concurrency), list the API's items back page by page, and verify each catalog item is present exactly
- * once with the right content. Counters for the report are read from Bulwark's metrics around the job.
+ * once with the right content. The read-back settles the creates that ended in an error: one whose item is
+ * confirmed is a warning, not a failure (see `settleCreateErrors`). Counters for the report are read from
+ * Bulwark's metrics around the job.
  */
 import { TokenProvider } from "@bulwark/auth-token"
 import { ApiClient, Plugins, RateLimitGate } from "@bulwark/http-client"
@@ -73,6 +75,7 @@ export interface Sample {
 export interface Progress {
   readonly total: number
   readonly done: number
+  /** Creates that ended in an error so far; the read-back decides which of them are failures. */
   readonly failed: number
   readonly elapsedMillis: number
   readonly retries: number
@@ -88,9 +91,20 @@ export interface Verification {
   readonly listed: number
 }
 
+export interface CreateError {
+  readonly sku: string
+  readonly error: string
+}
+
 export interface Outcome {
   readonly items: number
-  readonly createFailures: ReadonlyArray<{ readonly sku: string; readonly error: string }>
+  /** Creates that ended in an error (after the client's retries) and whose item the read-back did not confirm. */
+  readonly createFailures: ReadonlyArray<CreateError>
+  /**
+   * Creates that ended in an error although the read-back confirmed their item exactly once with the right
+   * content: the API applied the create but its answer was lost (a reset or a timeout after processing).
+   */
+  readonly createWarnings: ReadonlyArray<CreateError>
   readonly verification: Verification | undefined
   readonly verificationError: string | undefined
   readonly logicalCalls: number
@@ -129,6 +143,30 @@ export const verify = (catalog: ReadonlyArray<CatalogItem>, listed: ReadonlyArra
   return { confirmed, missing, duplicated, mismatched, listed: listed.length }
 }
 
+/**
+ * Settles the creates that ended in an error by what the read-back found. The client cannot tell whether
+ * the API applied a create whose answer never arrived (a connection reset or a timeout after processing);
+ * the read-back can. An item confirmed exactly once with the right content is a success, and its create's
+ * error only a warning; any other item's create error stays a failure. Without a verification (the listing
+ * failed) nothing is confirmed, so every error stays a failure.
+ */
+export const settleCreateErrors = (
+  errors: ReadonlyArray<CreateError>,
+  verification: Verification | undefined
+): { readonly failures: ReadonlyArray<CreateError>; readonly warnings: ReadonlyArray<CreateError> } => {
+  if (verification === undefined) return { failures: errors, warnings: [] }
+  // `verify` puts every catalog item that is not confirmed in exactly one of these lists.
+  const unconfirmed = new Set([
+    ...verification.missing,
+    ...verification.duplicated.map((d) => d.sku),
+    ...verification.mismatched.map((m) => m.sku)
+  ])
+  const failures: Array<CreateError> = []
+  const warnings: Array<CreateError> = []
+  for (const error of errors) (unconfirmed.has(error.sku) ? failures : warnings).push(error)
+  return { failures, warnings }
+}
+
 export interface RunOptions {
   readonly concurrency: number
   readonly pageSize: number
@@ -154,7 +192,7 @@ export const run = (
     const before = options.baseline ?? (yield* readCounters)
     const start = yield* Clock.currentTimeMillis
     const done = yield* Ref.make(0)
-    const failures = yield* Ref.make<Array<{ sku: string; error: string }>>([])
+    const failures = yield* Ref.make<Array<CreateError>>([])
     const latencies: Array<number> = []
     const timeline: Array<Sample> = []
     let logicalCalls = 0
@@ -227,10 +265,13 @@ export const run = (
     yield* snapshot
     yield* Fiber.interrupt(ticker)
     const end = yield* Clock.currentTimeMillis
+    const verification = verificationError === undefined ? verify(catalog, listed) : undefined
+    const settled = settleCreateErrors(yield* Ref.get(failures), verification)
     return {
       items: catalog.length,
-      createFailures: yield* Ref.get(failures),
-      verification: verificationError === undefined ? verify(catalog, listed) : undefined,
+      createFailures: settled.failures,
+      createWarnings: settled.warnings,
+      verification,
       verificationError,
       logicalCalls,
       counters: diff(yield* readCounters, before),

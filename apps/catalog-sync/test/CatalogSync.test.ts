@@ -49,7 +49,8 @@ describe("catalog-sync end to end against the embedded sandbox", () => {
         missing: 0,
         duplicated: 0,
         wrongContent: 0,
-        createFailures: 0
+        createFailures: 0,
+        createWarnings: 0
       })
 
       // Non-TTY progress: plain lines, no carriage returns or escape codes.
