@@ -8,14 +8,18 @@
  * | `ServerError` | the token endpoint answered 5xx | yes, with backoff |
  * | `RateLimited` | the token endpoint answered 429 | yes, after its Retry-After |
  * | `Rejected` | a 4xx: the credentials, grant or scope were refused (`invalid_client`, ...) | no: fix the configuration |
- * | `MalformedResponse` | a 2xx whose body is not a usable token response | no |
- * | `SourceFailed` | a custom token source failed | as the source says |
+ * | `MalformedResponse` | a 2xx whose body is not a usable token response (or a redirect) | no |
+ * | `SourceFailed` | a custom token source failed | no |
+ * | `InvalidConfig` | the provider or source was given invalid options; nothing was sent | no: fix the options |
  *
- * Messages never contain the client secret or a token.
+ * Every message says what happened at the token endpoint and what to do, in plain sentences. Messages,
+ * `String(error)`, `JSON.stringify(error)`, `util.inspect(error)` and `Cause.pretty` never contain the
+ * client secret or a token, raw or encoded, for errors built by `TokenSource.clientCredentials` and
+ * `TokenProvider` (a custom source's own error text is its own responsibility).
  *
  * @since 0.1.0
  */
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
 
 /**
@@ -29,7 +33,8 @@ export const TokenErrorReason = Schema.Literal(
   "RateLimited",
   "Rejected",
   "MalformedResponse",
-  "SourceFailed"
+  "SourceFailed",
+  "InvalidConfig"
 )
 
 /**
@@ -37,6 +42,19 @@ export const TokenErrorReason = Schema.Literal(
  * @category models
  */
 export type TokenErrorReason = typeof TokenErrorReason.Type
+
+/** Server or transport text as one clause: one line, no doubled or trailing punctuation. */
+const clause = (text: string, max: number): string => {
+  const flat = text.replace(/\s+/g, " ").replace(/[\s.,;:!?]+$/, "").replace(/\.{2,}/g, "…").trim()
+  return flat.length > max ? `${flat.slice(0, max).trimEnd()}…` : flat
+}
+
+const formatWait = (duration: Duration.Duration): string => {
+  const millis = Duration.toMillis(duration)
+  if (millis < 1000) return `${Math.round(millis)} ms`
+  const seconds = millis / 1000
+  return Number.isInteger(seconds) ? `${seconds} s` : `${seconds.toFixed(1)} s`
+}
 
 /**
  * @since 0.1.0
@@ -62,27 +80,42 @@ export class TokenError extends Schema.TaggedError<TokenError>("@bulwark/auth-to
   }
 
   override get message(): string {
-    const status = this.status === undefined ? "" : ` (HTTP ${this.status})`
-    const oauth = this.oauthError === undefined ? "" : ` ${this.oauthError}`
-    const detail = this.detail === undefined ? "" : `: ${this.detail}`
-    const head = `No access token from ${this.source}${status}${oauth}${detail}.`
+    const at = `the token endpoint ${this.source}`
+    const status = this.status === undefined ? "" : `HTTP ${this.status}`
+    const oauth = this.oauthError === undefined ? "" : `OAuth error "${clause(this.oauthError, 64)}"`
+    const answer = [status, oauth].filter((part) => part !== "").join(" and ")
+    const limit = this.reason === "InvalidConfig" ? 2000 : 600
+    const detail = this.detail === undefined || clause(this.detail, limit) === ""
+      ? ""
+      : `: ${clause(this.detail, limit)}`
+    const withAnswer = answer === "" ? "" : ` with ${answer}`
     switch (this.reason) {
       case "Unreachable":
-        return `${head} The token endpoint could not be reached; the request is retried with backoff. Check the token URL, DNS and network.`
+        return `No access token: ${at} could not be reached${detail}. The token request is retried with backoff; if this persists, check the token URL, DNS, proxy settings and that the identity provider is up.`
       case "Timeout":
-        return `${head} The token endpoint did not answer in time; the request is retried with backoff.`
-      case "ServerError":
-        return `${head} The token endpoint failed; the request is retried with backoff. If it persists, report it to the identity provider.`
-      case "RateLimited":
-        return `${head} Too many token requests: tokens must be reused until they expire. The request is retried after ${
-          this.retryAfter === undefined ? "a backoff" : "its Retry-After"
-        }.`
+        return `No access token: ${at} did not answer in time${
+          answer === "" ? "" : ` (${answer})`
+        }${detail}. The token request is retried with backoff; if this persists, check the network path to the identity provider or raise the token request timeout.`
+      case "ServerError": {
+        const wait = this.retryAfter === undefined
+          ? "with backoff"
+          : `after its Retry-After (${formatWait(this.retryAfter)})`
+        return `No access token: ${at} failed${withAnswer}${detail}. The token request is retried ${wait}; if this persists, report it to the identity provider.`
+      }
+      case "RateLimited": {
+        const wait = this.retryAfter === undefined
+          ? "after a backoff (the answer gave no Retry-After)"
+          : `after its Retry-After (${formatWait(this.retryAfter)})`
+        return `No access token: ${at} refused the token request as too frequent${withAnswer}${detail}. The token request is retried ${wait}; tokens are reused until they expire, so frequent 429s mean many processes fetch their own tokens: share one through a TokenStore.`
+      }
       case "Rejected":
-        return `${head} The identity provider refused the request: check the client id and secret, the client authentication method (basic or body), the scope and the audience. It is not retried.`
+        return `No access token: ${at} rejected the token request${withAnswer}${detail}. Nothing is retried: check the client id and secret, the client authentication method (basic or body), the scope and the audience.`
       case "MalformedResponse":
-        return `${head} The token endpoint's answer is not a usable OAuth2 token response. Check the token URL points at the token endpoint. It is not retried.`
+        return `No access token: ${at} answered${withAnswer} but not with a usable OAuth2 token response${detail}. Nothing is retried: check that the token URL points at the OAuth2 token endpoint and how the identity provider is configured to answer this client.`
       case "SourceFailed":
-        return `${head} The token source failed.`
+        return `No access token: the token source "${this.source}" failed${detail}. Nothing is retried: see the error's cause for what the source reported.`
+      case "InvalidConfig":
+        return `No access token from ${this.source}: its options are invalid${detail}. Nothing was sent: fix these options where the token provider and its source are built.`
     }
   }
 }

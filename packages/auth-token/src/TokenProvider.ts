@@ -9,13 +9,22 @@
  *   nothing.
  * - `refresh` forces a new token (single flight too).
  * - In the background, each token is refreshed when about 80% of its lifetime has passed (±5% of the
- *   lifetime of random jitter, so replicas spread out) and never later than 60 s before it expires. For
- *   a 1-hour token: refreshed between 45 and 51 minutes; for a 5-minute token: between 3m45s and 4m.
+ *   lifetime of random jitter, so replicas spread out) and never later than 60 s before it expires, a lead
+ *   that shrinks with the lifetime to at most 20% of it (`1 - refreshRatio`), so a short token is refreshed
+ *   at its ratio point rather than at half its lifetime. For a 1-hour token: refreshed between 45 and 51 minutes; for a
+ *   5-minute token: between 3m45s and 4m; for a 5-second token: between 3.75 s and 4 s.
+ * - Fetches are rate limited: two fetches from the source never start less than `minFetchInterval`
+ *   (1 s) apart, whatever triggered them (on-demand `get`, background refresh, `refresh`, a `get` after
+ *   `invalidate`, retries) and whatever the source answered. Callers waiting for a token join the one
+ *   fetch in flight; a token that is still usable is served at once, without waiting.
  * - A failed background refresh keeps the old token in service and is retried with backoff (1 s base,
  *   30 s cap, full jitter, honouring Retry-After) until the old token expires; then `get`s fetch on
  *   demand and fail with a `TokenError` when the source does.
- * - An on-demand fetch retries transient failures twice (200 ms base, 2 s cap; Retry-After up to 10 s).
+ * - An on-demand fetch retries transient failures twice (200 ms base, 2 s cap; Retry-After up to 10 s),
+ *   each attempt no sooner than the fetch rate limit allows.
  * - Closing the layer's scope interrupts every fiber it started, timers included.
+ * - Invalid options fail `make` (and the layer) with a `TokenError` with reason `InvalidConfig` that names
+ *   each bad option, never its value; nothing throws.
  *
  * Metrics: `bulwark_auth_tokens_fetched_total`, `bulwark_auth_token_fetch_failures_total`,
  * `bulwark_auth_token_refresh_failures_total`, `bulwark_auth_token_age_seconds`. Each fetch runs in a
@@ -41,13 +50,16 @@ import type { TokenSource } from "./TokenSource.js"
  * @category models
  */
 export interface Service {
-  /** A valid token: the current one, or a new one fetched once for all concurrent callers. */
+  /**
+   * A valid token: the current one at once, or a new one fetched once for all concurrent callers (after
+   * the fetch rate limit's wait, if the previous fetch started less than `minFetchInterval` ago).
+   */
   readonly get: Effect.Effect<AccessToken.AccessToken, TokenError>
   /** The current token, without fetching. */
   readonly current: Effect.Effect<Option.Option<AccessToken.AccessToken>>
   /** Discards `token` if it is still the current one; `true` if it was. */
   readonly invalidate: (token: AccessToken.AccessToken) => Effect.Effect<boolean>
-  /** Fetches a new token now (single flight). */
+  /** Fetches a new token as soon as the fetch rate limit (`minFetchInterval`) allows (single flight). */
   readonly refresh: Effect.Effect<AccessToken.AccessToken, TokenError>
 }
 
@@ -68,10 +80,22 @@ export interface Options {
   readonly refreshRatio?: number | undefined
   /** Random spread around `refreshRatio`, as a fraction of the lifetime. Default: 0.05. */
   readonly refreshJitter?: number | undefined
-  /** A token is refreshed at the latest this long before it expires. Default: 60 seconds. */
+  /**
+   * A token is refreshed at the latest this long before it expires, but this lead is never more than the
+   * `1 - refreshRatio` share of the token's lifetime (so a 5-second token is refreshed at 80% of its life,
+   * not at once). Default: 60 seconds.
+   */
   readonly refreshBeforeExpiry?: Duration.DurationInput | undefined
   /** A token is not handed out when it expires within this (or a tenth of its lifetime). Default: 10 seconds. */
   readonly expiryMargin?: Duration.DurationInput | undefined
+  /**
+   * The shortest time between the starts of two fetches from the source, on every path (on-demand,
+   * background refresh, `refresh`, after `invalidate`, retries): whatever the token endpoint answers, the
+   * provider makes at most one token request per interval. Callers that need a token meanwhile wait for
+   * the next fetch; a usable token is served at once. `0` disables the limit (not advised outside tests).
+   * Default: 1 second.
+   */
+  readonly minFetchInterval?: Duration.DurationInput | undefined
   /** Retries of one on-demand fetch. Default: 2 retries of transient errors, 200 ms base, 2 s cap. */
   readonly fetchRetry?: Schedule.Schedule<unknown, TokenError> | undefined
   /** Backoff of background refreshes that fail. Default: 1 s base, 30 s cap, full jitter. */
@@ -87,7 +111,8 @@ export interface Options {
 export const metrics = internal.metrics
 
 /**
- * Builds a provider in the current scope. Uses the `TokenStore` in the context if there is one.
+ * Builds a provider in the current scope. Uses the `TokenStore` in the context if there is one. Invalid
+ * options fail with a `TokenError` whose reason is `InvalidConfig`.
  *
  * @since 0.1.0
  * @category constructors

@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as AccessToken from "./AccessToken.js"
 import * as internal from "./internal/clientCredentials.js"
+import * as tokenResponse from "./internal/tokenResponse.js"
 import { TokenError } from "./TokenError.js"
 
 /**
@@ -35,11 +36,20 @@ export interface ClientCredentialsOptions {
   readonly scope?: string | ReadonlyArray<string> | undefined
   /** Requested audience (an extension many identity providers use). */
   readonly audience?: string | undefined
-  /** Client authentication: HTTP Basic (default, RFC 6749 §2.3.1) or `client_id`/`client_secret` form fields. */
+  /**
+   * Client authentication: HTTP Basic (default, RFC 6749 §2.3.1) or `client_id`/`client_secret` form
+   * fields. The same name and values as the http-client's `auth.method`.
+   */
+  readonly method?: "basic" | "body" | undefined
+  /**
+   * The former name of `method`; `method` wins when both are given.
+   *
+   * @deprecated use `method`
+   */
   readonly auth?: "basic" | "body" | undefined
   /** How long one token request may take. Default: 10 seconds. */
   readonly timeout?: Duration.DurationInput | undefined
-  /** Lifetime assumed when the response has no `expires_in`. Default: 1 hour. */
+  /** Lifetime assumed when the response has no `expires_in`, between 1 second and a year. Default: 1 hour. */
   readonly defaultExpiresIn?: Duration.DurationInput | undefined
   /** More form fields for the token request. */
   readonly extraParams?: Readonly<Record<string, string>> | undefined
@@ -48,8 +58,15 @@ export interface ClientCredentialsOptions {
 /**
  * OAuth2 client credentials through the platform `HttpClient`. The response is decoded leniently
  * about `expires_in` (a number or a numeric string) and strictly about `access_token` (required,
- * non-empty); an `expires_in` that is not positive or is over a year, a non-Bearer `token_type`, a
- * body that is not JSON and a 2xx carrying an OAuth `error` are `MalformedResponse`s.
+ * non-empty); an `expires_in` under 1 second (a token that would expire before it could be used, and
+ * would be refreshed at once, forever) or over a year, a non-Bearer `token_type`, a body that is not
+ * JSON, a redirect and a 2xx carrying an OAuth `error` are `MalformedResponse`s. Invalid options
+ * fail every fetch with reason `InvalidConfig` (nothing is sent) and never throw.
+ *
+ * Every text the token endpoint or the transport sends back (`error_description`, `error`, causes,
+ * content type) is scrubbed of the client secret before it reaches a `TokenError`: raw, percent- and
+ * form-encoded, and base64 (alone or as part of the `Basic` credentials), as well as of the
+ * `access_token` the same answer carried.
  *
  * @example
  * ```ts
@@ -64,7 +81,8 @@ export interface ClientCredentialsOptions {
  *       tokenUrl: "https://auth.example.com/oauth/token",
  *       clientId: yield* Config.string("BULWARK_CLIENT_ID"),
  *       clientSecret,
- *       scope: ["items:read", "items:write"]
+ *       scope: ["items:read", "items:write"],
+ *       method: "basic"
  *     })
  *     return TokenProvider.layer(source)
  *   })
@@ -76,6 +94,17 @@ export interface ClientCredentialsOptions {
  */
 export const clientCredentials: (options: ClientCredentialsOptions) => TokenSource<HttpClient.HttpClient> =
   internal.clientCredentials
+
+/**
+ * The shortest lifetime a client-credentials token response may declare: 1 second. A shorter
+ * `expires_in` is a `MalformedResponse`: such a token would expire on its way to the API, and a provider
+ * would have to refresh it at once, forever. (A `TokenProvider` also never starts two fetches less than
+ * its `minFetchInterval` apart, whatever lifetime a source reports.)
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const minimumLifetime: Duration.Duration = tokenResponse.minLifetime
 
 /**
  * Any effect that yields an `AccessToken`. Failures that are not already `TokenError`s become

@@ -30,6 +30,10 @@ const cases: Record<string, { status: number; body: string; headers?: Record<str
   "/empty-token": { status: 200, body: JSON.stringify({ access_token: "", expires_in: 300 }) },
   "/negative": { status: 200, body: JSON.stringify({ access_token: TOKEN, expires_in: -5 }) },
   "/absurd": { status: 200, body: JSON.stringify({ access_token: TOKEN, expires_in: 1e12 }) },
+  "/sub-second": { status: 200, body: JSON.stringify({ access_token: TOKEN, expires_in: 0.001 }) },
+  "/denormal": { status: 200, body: JSON.stringify({ access_token: TOKEN, expires_in: 5e-324 }) },
+  "/half-second": { status: 200, body: JSON.stringify({ access_token: TOKEN, expires_in: "0.5" }) },
+  "/one-second": { status: 200, body: JSON.stringify({ access_token: TOKEN, expires_in: 1 }) },
   "/nan": { status: 200, body: JSON.stringify({ access_token: TOKEN, expires_in: "soon" }) },
   "/mac": { status: 200, body: JSON.stringify({ access_token: TOKEN, token_type: "mac", expires_in: 60 }) },
   "/error-200": { status: 200, body: JSON.stringify({ error: "invalid_client" }) },
@@ -61,18 +65,18 @@ beforeAll(async () => {
 
 afterAll(() => new Promise((resolve) => server.close(resolve)))
 
-const source = (path: string, auth: "basic" | "body" = "basic") =>
+const source = (path: string, method: "basic" | "body" = "basic") =>
   TokenSource.clientCredentials({
     tokenUrl: `${base}${path}`,
     clientId: "catalog sync",
     clientSecret: Redacted.make(SECRET),
     scope: ["items:read", "items:write"],
     audience: "https://api.example.com",
-    auth
+    method
   })
 
-const fetchFrom = (path: string, auth: "basic" | "body" = "basic") =>
-  source(path, auth).fetch.pipe(Effect.provide(NodeHttpClient.layerUndici))
+const fetchFrom = (path: string, method: "basic" | "body" = "basic") =>
+  source(path, method).fetch.pipe(Effect.provide(NodeHttpClient.layerUndici))
 
 const expectNoSecrets = (error: TokenError.TokenError) => {
   for (const text of [error.message, String(error), JSON.stringify(error), inspect(error, { depth: 5 })]) {
@@ -105,6 +109,8 @@ describe("TokenSource.clientCredentials", () => {
 
   it.effect("is lenient about expires_in as a string or absent", () =>
     Effect.gen(function*() {
+      const shortest = yield* fetchFrom("/one-second")
+      expect(shortest.expiresAt - shortest.issuedAt).toBe(1000)
       const fromString = yield* fetchFrom("/string-expiry")
       expect(fromString.expiresAt - fromString.issuedAt).toBe(120_000)
       expect(fromString.scope).toBe("items:read items:write")
@@ -120,6 +126,9 @@ describe("TokenSource.clientCredentials", () => {
         "/empty-token": /access_token is not valid/,
         "/negative": /positive number/,
         "/absurd": /absurd/,
+        "/sub-second": /below the 1 second minimum/,
+        "/denormal": /below the 1 second minimum/,
+        "/half-second": /below the 1 second minimum/,
         "/nan": /expires_in is not valid/,
         "/mac": /only Bearer/,
         "/error-200": /OAuth error/,
@@ -153,7 +162,51 @@ describe("TokenSource.clientCredentials", () => {
           .fetch.pipe(Effect.provide(NodeHttpClient.layerUndici))
       )
       expect([unreachable.reason, unreachable.retryable]).toEqual(["Unreachable", true])
+      // A real transport error, as undici reports it: one sentence end, no API-call advice.
+      expect(unreachable.message).toContain("http://127.0.0.1:1/token (client c) could not be reached")
+      expect(unreachable.message).not.toMatch(/\.\.|idempot|API provider/i)
       expectNoSecrets(unreachable)
+    }))
+
+  it.effect("method is the option's name; the deprecated auth still works and method wins over it", () =>
+    Effect.gen(function*() {
+      const sent = (options: { method?: "basic" | "body"; auth?: "basic" | "body" }) =>
+        Effect.gen(function*() {
+          received.length = 0
+          yield* TokenSource.clientCredentials({
+            tokenUrl: `${base}/ok`,
+            clientId: "catalog sync",
+            clientSecret: Redacted.make(SECRET),
+            ...options
+          }).fetch.pipe(Effect.provide(NodeHttpClient.layerUndici))
+          return received[0]!.authorization === undefined ? "body" : "basic"
+        })
+      expect(yield* sent({})).toBe("basic")
+      expect(yield* sent({ method: "body" })).toBe("body")
+      expect(yield* sent({ auth: "body" })).toBe("body")
+      expect(yield* sent({ method: "basic", auth: "body" })).toBe("basic")
+      expect(yield* sent({ method: "body", auth: "basic" })).toBe("body")
+    }))
+
+  it.effect("bad options fail every fetch with InvalidConfig, send nothing and never echo a value", () =>
+    Effect.gen(function*() {
+      received.length = 0
+      const source = TokenSource.clientCredentials({
+        tokenUrl: "ftp://auth.example.com/token",
+        clientId: "",
+        clientSecret: SECRET as unknown as Redacted.Redacted<string>,
+        method: "post" as "basic",
+        timeout: -5,
+        defaultExpiresIn: "500 millis"
+      })
+      const error = yield* Effect.flip(source.fetch.pipe(Effect.provide(NodeHttpClient.layerUndici)))
+      expect([error.reason, error.retryable]).toEqual(["InvalidConfig", false])
+      for (const name of ["tokenUrl", "clientId", "clientSecret", "method", "timeout", "defaultExpiresIn"]) {
+        expect(error.message).toContain(name)
+      }
+      for (const value of ["post", "-5", "500 millis"]) expect(error.message).not.toContain(value)
+      expectNoSecrets(error)
+      expect(received).toHaveLength(0)
     }))
 
   it.scoped("a provider over a rejecting endpoint fails get with the typed error and does not retry it", () =>

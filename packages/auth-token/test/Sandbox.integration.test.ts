@@ -6,13 +6,13 @@ import { Effect, Layer, Redacted } from "effect"
 
 // Real OAuth2 client-credentials exchanges with the sandbox over loopback.
 
-const sourceFor = (sandbox: Sandbox.Service, auth: "basic" | "body" = "basic") =>
+const sourceFor = (sandbox: Sandbox.Service, method: "basic" | "body" = "basic") =>
   TokenSource.clientCredentials({
     tokenUrl: sandbox.tokenUrl,
     clientId: SandboxConfig.demoClient.clientId,
     clientSecret: Redacted.make(SandboxConfig.demoClient.clientSecret),
     scope: "items:read",
-    auth
+    method
   })
 
 const TestLayer = (config: Parameters<typeof Sandbox.layer>[0]) =>
@@ -36,8 +36,8 @@ describe("TokenProvider against the sandbox", () => {
   it.live("both client authentication methods work, and the granted scope is recorded", () =>
     Effect.gen(function*() {
       const sandbox = yield* Sandbox.Sandbox
-      for (const auth of ["basic", "body"] as const) {
-        const token = yield* sourceFor(sandbox, auth).fetch
+      for (const method of ["basic", "body"] as const) {
+        const token = yield* sourceFor(sandbox, method).fetch
         expect(token.scope).toBe("items:read")
         expect(token.expiresAt - token.issuedAt).toBe(300_000)
       }

@@ -41,6 +41,14 @@ const makeScriptedSource = (lifetime: Duration.DurationInput = "1 hour") =>
 
 const unreachable = new TokenError.TokenError({ source: "scripted", reason: "Unreachable" })
 
+/** Runs `effect` in a fiber while the test clock moves by `duration`, then joins it. */
+const afterAdvancing = <A, E, R>(duration: Duration.DurationInput, effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    yield* TestClock.adjust(duration)
+    return yield* Fiber.join(fiber)
+  })
+
 const seeded = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.withRandom(effect, Random.make(2026))
 
 describe("TokenProvider", () => {
@@ -62,15 +70,15 @@ describe("TokenProvider", () => {
       expect(second.issuedAt).toBeLessThanOrEqual(51 * 60_000)
     })))
 
-  it.scoped("refreshes never later than 60 s before expiry, and not before half the lifetime", () =>
+  it.scoped("a 2-minute token is refreshed at its ratio point, not at half its lifetime", () =>
     seeded(Effect.gen(function*() {
       const script = yield* makeScriptedSource("2 minutes")
       const tokens = yield* TokenProvider.make(script.source)
       yield* tokens.get
-      // 80% of 2 min = 96 s, but at the latest 60 s before expiry (60 s), and at least half (60 s).
-      yield* TestClock.adjust("59 seconds")
+      // 80% - 5% .. 80% of 2 min = 90..96 s: the 60 s lead shrinks to 20% of the lifetime (24 s).
+      yield* TestClock.adjust("89 seconds")
       expect(yield* script.fetches).toBe(1)
-      yield* TestClock.adjust("1 second")
+      yield* TestClock.adjust("7 seconds")
       expect(yield* script.fetches).toBe(2)
     })))
 
@@ -120,9 +128,13 @@ describe("TokenProvider", () => {
       const script = yield* makeScriptedSource()
       const tokens = yield* TokenProvider.make(script.source)
       const rejected = yield* tokens.get
-      const results = yield* Effect.all(
-        Array.from({ length: 50 }, () => Effect.zipRight(tokens.invalidate(rejected), tokens.get)),
-        { concurrency: "unbounded" }
+      // The refetch waits for the fetch rate limit (1 s after the first fetch started).
+      const results = yield* afterAdvancing(
+        "1 second",
+        Effect.all(
+          Array.from({ length: 50 }, () => Effect.zipRight(tokens.invalidate(rejected), tokens.get)),
+          { concurrency: "unbounded" }
+        )
       )
       expect(yield* script.fetches).toBe(2)
       expect(results.every((token) => !AccessToken.sameValue(token, rejected))).toBe(true)
@@ -136,7 +148,7 @@ describe("TokenProvider", () => {
       const script = yield* makeScriptedSource()
       const tokens = yield* TokenProvider.make(script.source)
       const first = yield* tokens.get
-      const [a, b] = yield* Effect.all([tokens.refresh, tokens.refresh], { concurrency: 2 })
+      const [a, b] = yield* afterAdvancing("1 second", Effect.all([tokens.refresh, tokens.refresh], { concurrency: 2 }))
       expect(AccessToken.sameValue(a, b)).toBe(true)
       expect(AccessToken.sameValue(a, first)).toBe(false)
       expect(yield* script.fetches).toBe(2)
@@ -199,7 +211,7 @@ describe("TokenProvider", () => {
       expect(yield* script.fetches).toBe(1)
       // A 401 seen by one replica: it invalidates and refreshes; the other picks the new token up on its own 401.
       yield* a.invalidate(ta)
-      const na = yield* a.get
+      const na = yield* afterAdvancing("1 second", a.get)
       yield* b.invalidate(tb)
       const nb = yield* b.get
       expect(AccessToken.sameValue(na, nb)).toBe(true)
@@ -260,5 +272,64 @@ describe("TokenProvider after its scope closed", () => {
       const exit = yield* Effect.exit(tokens.get)
       expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
       expect(String(Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "")).toContain("after its scope was closed")
+    }))
+})
+
+describe("TokenProvider options", () => {
+  it.effect("bad options fail make and the layer with a typed InvalidConfig error naming each option, never its value", () =>
+    Effect.gen(function*() {
+      const script = yield* makeScriptedSource()
+      const bad = {
+        refreshRatio: 1.5,
+        refreshJitter: -0.25,
+        expiryMargin: "garbage-margin" as Duration.DurationInput,
+        minFetchInterval: -7,
+        refreshBeforeExpiry: Duration.infinity,
+        refreshBackoff: { base: "9 seconds", cap: "3 seconds" }
+      } satisfies TokenProvider.Options
+      const exit = yield* Effect.exit(Effect.scoped(TokenProvider.make(script.source, bad)))
+      // A typed failure, not a defect (nothing throws).
+      expect(Exit.isFailure(exit) && !Cause.isDie(exit.cause)).toBe(true)
+      const error = yield* Effect.flip(Effect.scoped(TokenProvider.make(script.source, bad)))
+      expect([error._tag, error.reason, error.retryable]).toEqual(["TokenError", "InvalidConfig", false])
+      for (const name of Object.keys(bad)) expect(error.message).toContain(name)
+      for (const value of ["1.5", "0.25", "garbage-margin", "-7", "Infinity", "9 seconds", "9000", "3000"]) {
+        expect(error.message).not.toContain(value)
+        expect(JSON.stringify(error)).not.toContain(value)
+      }
+      expect(error.message).not.toMatch(/\.\./)
+      expect(yield* script.fetches).toBe(0)
+      const fromLayer = yield* Effect.flip(Effect.scoped(Layer.build(TokenProvider.layer(script.source, bad))))
+      expect(fromLayer.reason).toBe("InvalidConfig")
+    }))
+
+  it.effect("the jitter must fit inside the ratio; options from untyped code are checked too", () =>
+    Effect.gen(function*() {
+      const script = yield* makeScriptedSource()
+      const jitter = yield* Effect.flip(
+        Effect.scoped(TokenProvider.make(script.source, { refreshRatio: 0.9, refreshJitter: 0.2 }))
+      )
+      expect(jitter.message).toContain("refreshJitter")
+      expect(jitter.message).not.toContain("refreshRatio must")
+      const untyped = { refreshRatio: "0.8", eager: "yes" } as unknown as TokenProvider.Options
+      const error = yield* Effect.flip(Effect.scoped(TokenProvider.make(script.source, untyped)))
+      expect(error.detail).toBe(
+        "eager must be a boolean; refreshRatio must be a number between 0 and 1 (exclusive)"
+      )
+      // Good options (the http-client's names) build a provider.
+      const ok = yield* Effect.scoped(
+        Effect.flatMap(
+          TokenProvider.make(script.source, {
+            eager: false,
+            refreshRatio: 0.75,
+            refreshJitter: 0.1,
+            refreshBeforeExpiry: "30 seconds",
+            expiryMargin: "5 seconds",
+            minFetchInterval: "500 millis"
+          }),
+          (tokens) => tokens.get
+        )
+      )
+      expect(ok.type).toBe("Bearer")
     }))
 })

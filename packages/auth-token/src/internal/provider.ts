@@ -3,6 +3,7 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as FiberHandle from "effect/FiberHandle"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
@@ -10,13 +11,15 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as AccessToken from "../AccessToken.js"
-import type { TokenError } from "../TokenError.js"
+import { TokenError } from "../TokenError.js"
 import type { TokenSource } from "../TokenSource.js"
 // The Tag lives in the public module; it is only read inside functions, so the import cycle is harmless.
 import { type Options, type Service, TokenProvider } from "../TokenProvider.js"
 import * as TokenStore from "../TokenStore.js"
+import * as options_ from "./options.js"
 
 /** @internal */
 export const metrics = {
@@ -43,6 +46,7 @@ export const defaults = {
   refreshJitter: 0.05,
   refreshBeforeExpiry: Duration.seconds(60),
   expiryMargin: Duration.seconds(10),
+  minFetchInterval: Duration.seconds(1),
   refreshBackoff: { base: Duration.seconds(1), cap: Duration.seconds(30), jitter: "full" } satisfies Backoff.Options
 }
 
@@ -59,25 +63,99 @@ const defaultFetchRetry: Schedule.Schedule<unknown, TokenError> = Backoff.backof
   })
 )
 
-const validate = (options: Options | undefined) => {
-  const refreshRatio = options?.refreshRatio ?? defaults.refreshRatio
-  const refreshJitter = options?.refreshJitter ?? defaults.refreshJitter
-  if (!(refreshRatio > 0 && refreshRatio < 1)) {
-    throw new RangeError(`TokenProvider: refreshRatio must be between 0 and 1 (exclusive), got ${refreshRatio}`)
+const Ratio = Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThan(1))
+
+const OptionsSchema = Schema.Struct({
+  eager: Schema.optional(Schema.Boolean),
+  refreshRatio: Schema.optional(Ratio),
+  refreshJitter: Schema.optional(Schema.Number.pipe(Schema.greaterThanOrEqualTo(0), Schema.lessThan(0.5))),
+  refreshBeforeExpiry: Schema.optional(options_.durationInput(0)),
+  expiryMargin: Schema.optional(options_.durationInput(0)),
+  minFetchInterval: Schema.optional(options_.durationInput(0))
+})
+
+const problems: Record<string, string> = {
+  eager: "must be a boolean",
+  refreshRatio: "must be a number between 0 and 1 (exclusive)",
+  refreshJitter: "must be a number of at least 0 and below both refreshRatio and 1 - refreshRatio",
+  refreshBeforeExpiry: "must be a finite, non-negative duration",
+  expiryMargin: "must be a finite, non-negative duration",
+  minFetchInterval: "must be a finite, non-negative duration",
+  refreshBackoff: "must be valid Backoff options (base >= 0, cap >= base, factor >= 1, a known jitter)",
+  fetchRetry: "must be a Schedule"
+}
+
+/** The options, checked: a `TokenError` with reason `InvalidConfig` names every bad one (never its value). */
+const validate = (
+  source: string,
+  options: Options | undefined
+): Either.Either<Config, TokenError> => {
+  const invalid = (issues: ReadonlyArray<string>) =>
+    new TokenError({ source, reason: "InvalidConfig", detail: issues.join("; ") })
+  const issues: Array<string> = []
+  const decoded = options_.decodeOptions(OptionsSchema, options, problems)
+  if (Either.isLeft(decoded)) issues.push(decoded.left)
+  const valid = Either.getOrElse(decoded, () => ({}) as typeof OptionsSchema.Type)
+  const refreshRatio = valid.refreshRatio ?? defaults.refreshRatio
+  const refreshJitter = valid.refreshJitter ?? defaults.refreshJitter
+  if (
+    Either.isRight(decoded) && !(refreshJitter < Math.min(refreshRatio, 1 - refreshRatio))
+  ) issues.push(`refreshJitter ${problems.refreshJitter}`)
+  let refreshBackoff: Schedule.Schedule<Duration.Duration> | undefined
+  try {
+    refreshBackoff = Backoff.backoff(options?.refreshBackoff ?? defaults.refreshBackoff)
+  } catch {
+    // Backoff throws a RangeError quoting the values: only the option's name is reported.
+    issues.push(`refreshBackoff ${problems.refreshBackoff}`)
   }
-  if (!(refreshJitter >= 0 && refreshJitter < Math.min(refreshRatio, 1 - refreshRatio))) {
-    throw new RangeError(`TokenProvider: refreshJitter must be >= 0 and below refreshRatio, got ${refreshJitter}`)
-  }
-  return {
+  const fetchRetry = options?.fetchRetry ?? defaultFetchRetry
+  if (!Schedule.isSchedule(fetchRetry)) issues.push(`fetchRetry ${problems.fetchRetry}`)
+  if (issues.length > 0 || refreshBackoff === undefined) return Either.left(invalid(issues))
+  return Either.right({
+    eager: valid.eager ?? false,
     refreshRatio,
     refreshJitter,
-    refreshBeforeExpiryMillis: Duration.toMillis(
-      Duration.decode(options?.refreshBeforeExpiry ?? defaults.refreshBeforeExpiry)
-    ),
-    expiryMarginMillis: Duration.toMillis(Duration.decode(options?.expiryMargin ?? defaults.expiryMargin)),
-    fetchRetry: options?.fetchRetry ?? defaultFetchRetry,
-    refreshBackoff: options?.refreshBackoff ?? defaults.refreshBackoff
+    refreshBeforeExpiryMillis: Duration.toMillis(valid.refreshBeforeExpiry ?? defaults.refreshBeforeExpiry),
+    expiryMarginMillis: Duration.toMillis(valid.expiryMargin ?? defaults.expiryMargin),
+    minFetchIntervalMillis: Duration.toMillis(valid.minFetchInterval ?? defaults.minFetchInterval),
+    fetchRetry,
+    refreshBackoff
+  })
+}
+
+interface Config {
+  readonly eager: boolean
+  readonly refreshRatio: number
+  readonly refreshJitter: number
+  readonly refreshBeforeExpiryMillis: number
+  readonly expiryMarginMillis: number
+  readonly minFetchIntervalMillis: number
+  readonly fetchRetry: Schedule.Schedule<unknown, TokenError>
+  readonly refreshBackoff: Schedule.Schedule<Duration.Duration>
+}
+
+/**
+ * When the background refresh of `token` runs, in epoch milliseconds, for a uniform `u` in [0, 1): at
+ * `refreshRatio` ± `refreshJitter` of the lifetime, but no later than `refreshBeforeExpiry` before expiry,
+ * a lead that scales down with the lifetime to at most its `1 - refreshRatio` share. A long token keeps a
+ * fixed margin for a failing token endpoint; a short one is refreshed at its ratio point (about 1.25
+ * requests per lifetime at 0.8) instead of at a lead longer than its life.
+ *
+ * @internal
+ */
+export const refreshAt = (
+  token: { readonly issuedAt: number; readonly expiresAt: number },
+  u: number,
+  config: {
+    readonly refreshRatio: number
+    readonly refreshJitter: number
+    readonly refreshBeforeExpiryMillis: number
   }
+): number => {
+  const lifetime = token.expiresAt - token.issuedAt
+  const ratio = config.refreshRatio + (u * 2 - 1) * config.refreshJitter
+  const lead = Math.min(config.refreshBeforeExpiryMillis, lifetime * (1 - config.refreshRatio))
+  return Math.min(token.issuedAt + lifetime * ratio, token.expiresAt - lead)
 }
 
 /** @internal */
@@ -86,7 +164,7 @@ export const make = <R>(
   options?: Options
 ): Effect.Effect<Service, TokenError, R | Scope.Scope> =>
   Effect.gen(function*() {
-    const config = validate(options)
+    const config = yield* validate(source.name, options)
     const scope = yield* Effect.scope
     const context = yield* Effect.context<R>()
     const store = yield* Effect.serviceOption(TokenStore.TokenStore).pipe(
@@ -120,14 +198,33 @@ export const make = <R>(
     const warnStore = (error: TokenStore.TokenStoreError) =>
       Effect.logWarning(error.message).pipe(Effect.annotateLogs("bulwark.token.source", source.name))
 
-    const fetchFromSource = source.fetch.pipe(
-      Effect.provide(context),
-      Effect.tapError(() => Metric.increment(metrics.fetchFailures)),
-      Effect.withSpan("bulwark.auth_token.fetch", {
-        captureStackTrace: false,
-        kind: "client",
-        attributes: { "bulwark.token.source": source.name }
-      }),
+    // The fetch rate limit: fetches from the source start at most once per `minFetchInterval` on average,
+    // whatever asked for them (an on-demand get, a background refresh, `refresh`, a get after `invalidate`,
+    // a retry) and whatever the source answered (tiny lifetimes, 401 storms, immediate failures). A burst
+    // of two is allowed (a GCRA: a token bucket written as a theoretical arrival time), so the replay after
+    // a 401 on a freshly fetched token does not wait; a third fetch does. Each fetch reserves its start, so
+    // the slots are taken in order.
+    const theoreticalArrival = yield* Ref.make(Number.NEGATIVE_INFINITY)
+    const awaitFetchSlot = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.flatMap(
+        Ref.modify(theoreticalArrival, (tat): readonly [number, number] => {
+          const interval = config.minFetchIntervalMillis
+          const start = Math.max(now, tat - interval)
+          return [start - now, Math.max(tat, start) + interval]
+        }),
+        (wait) => wait > 0 ? Effect.sleep(Duration.millis(wait)) : Effect.void
+      ))
+
+    const fetchFromSource = awaitFetchSlot.pipe(
+      Effect.zipRight(source.fetch.pipe(
+        Effect.provide(context),
+        Effect.tapError(() => Metric.increment(metrics.fetchFailures)),
+        Effect.withSpan("bulwark.auth_token.fetch", {
+          captureStackTrace: false,
+          kind: "client",
+          attributes: { "bulwark.token.source": source.name }
+        })
+      )),
       Effect.retry(config.fetchRetry),
       Effect.tap(() => Metric.increment(metrics.tokensFetched))
     )
@@ -158,14 +255,7 @@ export const make = <R>(
     }
 
     const refreshDelay = (token: AccessToken.AccessToken, now: number) =>
-      Effect.map(Random.next, (u) => {
-        const lifetime = token.lifetimeMillis
-        const ratio = config.refreshRatio + (u * 2 - 1) * config.refreshJitter
-        const planned = Math.min(token.issuedAt + lifetime * ratio, token.expiresAt - config.refreshBeforeExpiryMillis)
-        // Short-lived tokens: never refresh before half the lifetime, or refreshes would loop.
-        const at = Math.max(planned, token.issuedAt + lifetime / 2)
-        return Math.max(0, at - now)
-      })
+      Effect.map(Random.next, (u) => Math.max(0, refreshAt(token, u, config) - now))
 
     const backgroundRefresh = (token: AccessToken.AccessToken): Effect.Effect<void> =>
       fetchOrJoin(Option.some(token)).pipe(
@@ -177,7 +267,7 @@ export const make = <R>(
         ),
         // Keep trying while the old token is valid; after that, on-demand gets take over.
         Effect.retry(
-          Backoff.backoff(config.refreshBackoff).pipe(
+          config.refreshBackoff.pipe(
             RetrySchedule.honorRetryAfter<TokenError>({
               maxRetryAfter: Duration.hours(1),
               read: (error) => Option.fromNullable(error.retryAfter)
@@ -256,7 +346,7 @@ export const make = <R>(
       refresh: Effect.flatMap(Ref.get(local), fetchOrJoin)
     }
 
-    if (options?.eager === true) yield* get
+    if (config.eager) yield* get
     return service
   })
 
