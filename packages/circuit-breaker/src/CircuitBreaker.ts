@@ -26,7 +26,7 @@
  *
  * @since 0.1.0
  */
-import type * as HttpClient from "@effect/platform/HttpClient"
+import type { ApiClient } from "@bulwark/http-client"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -188,7 +188,7 @@ export const withBreaker: {
 export const plugin: (
   breaker: Service,
   options?: { readonly key?: ((url: string) => string) | undefined }
-) => <E, R>(self: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E | CircuitOpen, R> = internal.plugin
+) => ApiClient.Plugin<CircuitOpen> = internal.plugin
 
 /**
  * Whether an error counts as a failure by default.

@@ -1,4 +1,4 @@
-import { CircuitBreaker, type CircuitOpen } from "@bulwark/circuit-breaker"
+import { CircuitBreaker } from "@bulwark/circuit-breaker"
 import { ApiClient } from "@bulwark/http-client"
 import { Sandbox, SandboxConfig } from "@bulwark/sandbox"
 import { NodeHttpClient } from "@effect/platform-node"
@@ -24,7 +24,7 @@ const scenario = (withBreaker: boolean, plan: FaultPlan = "outage") =>
       breakDuration: "1 second",
       maxBreakDuration: "2 seconds"
     })
-    const api = yield* ApiClient.make<CircuitOpen.CircuitOpen>(
+    const api = yield* ApiClient.make(
       {
         baseUrl: sandbox.url,
         auth: {

@@ -9,6 +9,7 @@ import type { TokenError } from "@bulwark/auth-token"
 import type { ApiError } from "@bulwark/core-errors"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type * as Schema from "effect/Schema"
@@ -31,10 +32,12 @@ export type ClientError = ApiError.ApiError | TokenError.TokenError
  * | field | default | why |
  * |---|---|---|
  * | `baseUrl` | required | relative paths resolve against it; its origin is the only one that gets the token |
- * | `auth` | none | OAuth2 client credentials (`tokenUrl`, `clientId`, `clientSecret` as `Redacted`, `scope`, `audience`, `method` basic/body, `eager`); without it a `TokenProvider` in the context is used if present |
+ * | `auth` | required | `"none"`; `{ token }` (a static `Redacted` bearer token); or OAuth2 client credentials (`tokenUrl`, `clientId`, `clientSecret` as `Redacted`, `scope`, `audience`, `method` basic/body, `eager`, `defaultExpiresIn`, `timeout`, `extraParams`, `refresh: { ratio, jitter, beforeExpiry, expiryMargin, minInterval }`). May be left out only when a `TokenProvider` is in the context |
  * | `attemptTimeout` | 10 s | long enough for a slow partner endpoint, short enough that a hung connection is retried well within the deadline |
  * | `deadline` | 30 s | a caller rarely waits longer; leaves room for 3 retries with backoff and a short Retry-After |
- * | `retry.maxRetries` | 3 | four attempts make a transient 1% failure rate invisible (10⁻⁸) |
+ * | `retry` | see below | `false`: no retries at all (one request per call, plus the single replay after a 401) |
+ * | `retry.maxRetries` | 3 | retries of transient failures (5xx, timeouts, network); four attempts make a 1% failure rate invisible (10⁻⁸) |
+ * | `retry.maxRateLimitRetries` | 10 | waits for a `Retry-After` (429, 503 with Retry-After), counted apart from `maxRetries` |
  * | `retry.base` / `retry.cap` / `retry.jitter` | 200 ms / 10 s / full | see `@bulwark/retry-schedules` |
  * | `retry.maxRetryAfter` | 60 s | a longer Retry-After surfaces `RateLimited` instead of parking the call |
  * | `budget` | capacity 500, cost 5 (timeout 10), refill 1 | an outage adds at most 100 retries, then 0%; `false` disables |
@@ -42,6 +45,7 @@ export type ClientError = ApiError.ApiError | TokenError.TokenError
  * | `rateLimit` | none | `{ limit, interval }`: a client-side token bucket that keeps attempts under the API's quota |
  * | `idempotency.autoKey` / `.header` | true / `Idempotency-Key` | makes POST/PATCH safely retryable |
  * | `bufferBody` | true | a stalled or reset response body is timed out and retried like the rest of the attempt |
+ * | `redirects` | `{ max: 5, crossOrigin: "fail" }` | same-origin redirects followed with the token; cross-origin ones fail, or (`"follow-without-credentials"`) go without any secret header; `false`: every 3xx is an `InvalidResponse` |
  * | `userAgent` | none | |
  * | `redaction` | defaults of `@bulwark/core-errors` | extra secret header and query names |
  *
@@ -81,6 +85,14 @@ export interface RequestOptions {
   readonly headers?: Readonly<Record<string, string>> | undefined
   /** An explicit idempotency key: a re-run of the same logical operation must send the same one. */
   readonly idempotencyKey?: string | undefined
+  /**
+   * This call's overall deadline instead of the configured one (a slow report, a latency-critical read).
+   * Past it the call fails with `Timeout` (phase `deadline`), in the `ApiError` channel — unlike an
+   * `Effect.timeout` around the call, which fails with a `TimeoutException` and cancels without a reason.
+   */
+  readonly deadline?: Duration.DurationInput | undefined
+  /** This call's per-attempt timeout instead of the configured one. */
+  readonly attemptTimeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -153,11 +165,14 @@ export interface MakeOptions<PE = never> {
  * @since 0.1.0
  * @category constructors
  */
-export const make: <PE = never>(
+export const make: <const P extends ReadonlyArray<Plugin<any>> = readonly []>(
   config: ClientConfig,
-  options?: MakeOptions<PE>
-) => Effect.Effect<Service<PE>, ConfigError | TokenError.TokenError, HttpClient.HttpClient | Scope.Scope> = internal
-  .make as never
+  options?: { readonly perAttempt?: P | undefined }
+) => Effect.Effect<
+  Service<internal.PluginError<P[number]>>,
+  ConfigError | TokenError.TokenError,
+  HttpClient.HttpClient | Scope.Scope
+> = internal.make as never
 
 /**
  * The standard pipeline as a layer. Its per-attempt plugins may not add errors: with a plugin that does

@@ -13,11 +13,12 @@
  * | 6 | {@link rateLimitGate} | inside the retries, so every attempt (first or retry, of any call) waits out the origin's 429 cool-down |
  * | 7 | {@link rateLimiter} (optional) | spaces attempts under the API's quota, after the gate has let them through, so a cool-down does not end in a burst |
  * | 8 | per-attempt plugins (circuit breaker) | fail fast per attempt without touching the network |
- * | 9 | {@link attemptTimeout} | bounds one exchange, token fetch, headers and buffered body included |
- * | 10 | {@link bearerToken} | a fresh token per attempt (so a replay after a 401 uses the new one), only for the API's origin |
- * | 11 | {@link bufferBody} | reads the body inside the attempt, so a stalled or reset body is timed out and retried |
- * | 12 | {@link classify} | turns statuses and transport failures into `ApiError`s for every stage above |
- * | 13 | transport | the platform `HttpClient` (undici on Node) |
+ * | 9 | {@link attemptTimeout} | bounds one exchange, token fetch, redirects, headers and buffered body included |
+ * | 10 | {@link followRedirects} | above the bearer stage, so every hop is checked against the API's origin before a token is attached |
+ * | 11 | {@link bearerToken} | a fresh token per attempt (so a replay after a 401 uses the new one), only for the API's origin |
+ * | 12 | {@link bufferBody} | reads the body inside the attempt, so a stalled or reset body is timed out and retried |
+ * | 13 | {@link classify} | turns statuses and transport failures into `ApiError`s for every stage above; turns off the platform's transport span (it records URLs and headers unredacted) and sends `traceparent` itself |
+ * | 14 | transport | the platform `HttpClient` (undici on Node), which must not follow redirects itself |
  *
  * `../shared/DESIGN.md` lists the 429 gate outside the retry stage. We gate every attempt instead: a
  * retry that waited out a 5xx backoff must also respect a cool-down another call started meanwhile, and a
@@ -84,13 +85,43 @@ export const baseUrl: (base: string) => <E, R>(self: Client<E, R>) => Client<E, 
  * and port) and removes any Authorization header from requests to every other origin. The token used
  * is recorded so the {@link retry} stage can invalidate exactly that one on a 401.
  *
+ * A transport that follows redirects by itself (the platform's `HttpClient.followRedirects`) re-sends the
+ * header to wherever it is sent, before any stage can see the hop. When a response or error comes back
+ * from another origin, this stage treats the token as exposed: it invalidates it and fails the attempt
+ * with a `NetworkError` that says so. Use {@link followRedirects} instead.
+ *
  * @since 0.1.0
  * @category plugins
  */
 export const bearerToken: (
   options: { readonly origin: string }
-) => <E, R>(self: Client<E, R>) => Client<E | TokenError.TokenError, R | TokenProvider.TokenProvider> =
-  internal.bearerToken
+) => <E, R>(
+  self: Client<E, R>
+) => Client<E | TokenError.TokenError | ApiError.NetworkError, R | TokenProvider.TokenProvider> = internal.bearerToken
+
+/**
+ * Follows redirects (301, 302, 303, 307, 308) with an origin check on every hop. Place it above
+ * {@link bearerToken}, and classify with `redirects: "response"` so the 3xx reaches it: each hop then goes
+ * through the bearer stage and gets the token only when it goes to the API's origin. A hop to another
+ * origin fails with an `InvalidResponse` naming the target (`crossOrigin: "fail"`, the default), or is sent
+ * without the Authorization header and every header the redactor counts as secret. HTTPS to HTTP is never
+ * followed; 303, and 301/302 after a POST, become a GET without a body.
+ *
+ * @since 0.2.0
+ * @category plugins
+ */
+export const followRedirects = (options: {
+  readonly origin: string
+  readonly max?: number | undefined
+  readonly crossOrigin?: "fail" | "follow-without-credentials" | undefined
+  readonly redactor?: Redaction.Redactor | undefined
+}): <E, R>(self: Client<E, R>) => Client<E | ApiError.ApiError, R> =>
+  internal.followRedirects({
+    origin: options.origin,
+    max: options.max ?? 5,
+    crossOrigin: options.crossOrigin ?? "fail",
+    redactor: options.redactor ?? Redaction.defaultRedactor
+  })
 
 /**
  * Fails an attempt with `Timeout` (phase `attempt`) when it takes longer than `timeout`; the request is
@@ -107,6 +138,9 @@ export const attemptTimeout = (
 
 /**
  * Classifies responses and transport failures into `ApiError` (see `@bulwark/core-errors`' `Classify`).
+ * It also turns off the platform's own `http.client` span for the transport under it: that span records
+ * the full URL (query included) and every header outside the platform's own redaction list; Bulwark's
+ * attempt span describes the attempt instead, and the W3C `traceparent` header is still sent from it.
  *
  * @since 0.1.0
  * @category plugins

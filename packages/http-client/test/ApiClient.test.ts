@@ -2,7 +2,7 @@ import { AccessToken, TokenProvider, TokenSource } from "@bulwark/auth-token"
 import { ApiClient, Plugins } from "@bulwark/http-client"
 import { HttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Random, Ref, Schema, TestClock } from "effect"
+import { Effect, Fiber, Layer, Option, Random, Ref, Schema, TestClock } from "effect"
 import { advance, type Answer, makeFakeApi, runFor, type Sent } from "./fakeApi.js"
 
 const BASE = "https://api.example.com/v1"
@@ -197,16 +197,61 @@ describe("ApiClient (scripted transport, TestClock)", () => {
       expect((yield* sent).map((s) => s.authorization)).toEqual(["Bearer token-1", undefined, undefined, undefined])
     })))
 
-  it.scoped("a redirect to another origin does not carry the token", () =>
+  it.scoped("a redirect to another origin is refused with an error that says where it pointed", () =>
     seeded(Effect.gen(function*() {
       const { api, sent } = yield* setup((s) =>
         s.url.startsWith(BASE) ? { status: 302, headers: { location: "https://evil.example.com/collect" } } : ok
       )
-      yield* HttpClient.followRedirects(api.client).get("/items/1")
+      const error = yield* Effect.flip(api.get("/items/1", Item))
+      expect(error._tag).toBe("InvalidResponse")
+      expect(error.message).toContain("was redirected (302 Found) to https://evil.example.com/collect")
+      expect((yield* sent).map((s) => [s.url, s.authorization])).toEqual([[`${BASE}/items/1`, "Bearer token-1"]])
+    })))
+
+  it.scoped("same-origin redirects are followed with the token; cross-origin ones only without it when allowed", () =>
+    seeded(Effect.gen(function*() {
+      const { api, sent } = yield* setup((s) =>
+        s.url === `${BASE}/items/1`
+          ? { status: 301, headers: { location: "/v1/items/one" } }
+          : s.url === `${BASE}/items/one`
+          ? { status: 307, headers: { location: "https://cdn.example.net/items/one" } }
+          : ok, { redirects: { crossOrigin: "follow-without-credentials" } })
+      expect(yield* api.get("/items/1", Item, { headers: { "x-api-key": "k-1", accept: "application/json" } }))
+        .toEqual({ id: "a" })
       expect((yield* sent).map((s) => [s.url, s.authorization])).toEqual([
         [`${BASE}/items/1`, "Bearer token-1"],
-        ["https://evil.example.com/collect", undefined]
+        [`${BASE}/items/one`, "Bearer token-1"],
+        ["https://cdn.example.net/items/one", undefined]
       ])
+    })))
+
+  it.scoped("redirects: false, or too many hops, surface the 3xx as InvalidResponse", () =>
+    seeded(Effect.gen(function*() {
+      const loop = yield* setup(() => ({ status: 302, headers: { location: "/v1/again" } }))
+      expect((yield* Effect.flip(loop.api.get("/items/1", Item)))._tag).toBe("InvalidResponse")
+      expect(yield* loop.sent).toHaveLength(6)
+      const off = yield* setup(() => ({ status: 302, headers: { location: "/v1/again" } }), { redirects: false })
+      expect((yield* Effect.flip(off.api.get("/items/1", Item)))._tag).toBe("InvalidResponse")
+      expect(yield* off.sent).toHaveLength(1)
+    })))
+
+  it.scoped("a transport that follows redirects by itself: the token is discarded and the call fails", () =>
+    seeded(Effect.gen(function*() {
+      const fake = yield* makeFakeApi((s) =>
+        s.url.startsWith(BASE) ? { status: 302, headers: { location: "https://evil.example.com/collect" } } : ok
+      )
+      const tokens = yield* countingTokens
+      const provider = yield* TokenProvider.make(tokens.source)
+      const api = yield* ApiClient.make({ baseUrl: BASE, retry: false }).pipe(
+        Effect.provideService(HttpClient.HttpClient, HttpClient.followRedirects(fake.client)),
+        Effect.provideService(TokenProvider.TokenProvider, provider)
+      )
+      const error = yield* Effect.flip(api.get("/items/1", Item))
+      expect(error._tag).toBe("NetworkError")
+      expect(error.message).toContain("remove HttpClient.followRedirects")
+      expect(error.message).not.toContain("token-1")
+      // The exposed token is never used again.
+      expect(yield* provider.current).toEqual(Option.none())
     })))
 
   it.scoped("a 2xx body that does not match the schema is InvalidResponse, not retried", () =>
@@ -243,7 +288,9 @@ describe("ApiClient (scripted transport, TestClock)", () => {
       const fake = yield* makeFakeApi(() => ok)
       const result = yield* Effect.flatMap(ApiClient.ApiClient, (api) => api.get("/items/1", Item)).pipe(
         Effect.provide(
-          ApiClient.layer({ baseUrl: BASE }).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, fake.client)))
+          ApiClient.layer({ baseUrl: BASE, auth: "none" }).pipe(
+            Layer.provide(Layer.succeed(HttpClient.HttpClient, fake.client))
+          )
         )
       )
       expect(result).toEqual({ id: "a" })
@@ -262,7 +309,9 @@ describe("Plugins.callDeadline", () => {
             return send(request)
           }))
       yield* TestClock.setTime(1_000)
-      const api = yield* ApiClient.make({ baseUrl: BASE, deadline: "20 seconds" }, { perAttempt: [probe] }).pipe(
+      const api = yield* ApiClient.make({ baseUrl: BASE, deadline: "20 seconds", auth: "none" }, {
+        perAttempt: [probe]
+      }).pipe(
         Effect.provideService(HttpClient.HttpClient, fake.client)
       )
       yield* api.get("/items/1", Item)

@@ -1,9 +1,12 @@
-import { Effect, Tracer } from "effect"
+import { Effect, type Exit, Tracer } from "effect"
 
 export interface RecordedSpan {
   readonly name: string
   readonly parent: string | undefined
   readonly attributes: ReadonlyMap<string, unknown>
+  /** The exit the span ended with, as a tracer that records exits would see it. */
+  readonly exit: Exit.Exit<unknown, unknown> | undefined
+  readonly events: ReadonlyArray<unknown>
 }
 
 /**
@@ -26,7 +29,9 @@ export const withRecordedSpans = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     const recorded: Array<RecordedSpan> = spans.map(({ span }) => ({
       name: span.name,
       parent: span.parent._tag === "Some" && span.parent.value._tag === "Span" ? span.parent.value.name : undefined,
-      attributes: span.attributes
+      attributes: span.attributes,
+      exit: span.status._tag === "Ended" ? span.status.exit : undefined,
+      events: (span as unknown as { readonly events?: ReadonlyArray<unknown> }).events ?? []
     }))
     return { result, spans: recorded }
   })

@@ -1,5 +1,5 @@
 import { ApiError } from "@bulwark/core-errors"
-import { Plugins } from "@bulwark/http-client"
+import { type ApiClient, Plugins } from "@bulwark/http-client"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
@@ -196,7 +196,7 @@ export const make = (options?: Options): Effect.Effect<Service, never, Scope.Sco
 export const plugin = (
   breaker: Service,
   options?: { readonly key?: ((url: string) => string) | undefined }
-) =>
+): ApiClient.Plugin<CircuitOpen> =>
 <E, R>(self: HttpClient.HttpClient.With<E, R>): HttpClient.HttpClient.With<E | CircuitOpen, R> =>
   Plugins.stage(
     self,

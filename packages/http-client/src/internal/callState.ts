@@ -19,6 +19,9 @@ export interface CallState {
   reason: RetryReason
   /** The call's deadline (epoch ms of the Clock) and its budget, when a deadline stage set one. */
   deadline: { readonly at: number; readonly budget: Duration.Duration } | undefined
+  /** Per-call overrides of the configured deadline and attempt timeout (`RequestOptions`). */
+  deadlineOverride: Duration.Duration | undefined
+  attemptTimeoutOverride: Duration.Duration | undefined
 }
 
 /** Why an attempt was made. */
@@ -36,5 +39,7 @@ export const makeCallState = (): CallState => ({
   tokenUsed: undefined,
   refreshed: false,
   reason: "initial",
-  deadline: undefined
+  deadline: undefined,
+  deadlineOverride: undefined,
+  attemptTimeoutOverride: undefined
 })

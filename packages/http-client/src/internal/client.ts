@@ -5,6 +5,7 @@ import { RetryBudget, RetrySchedule } from "@bulwark/retry-schedules"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -20,10 +21,17 @@ import * as plugins from "./plugins.js"
 /** @internal */
 export type ClientError = ApiError.ApiError | TokenError.TokenError
 
-/** @internal */
-export type Plugin<PE = never> = <E, R>(
-  self: HttpClient.HttpClient.With<E, R>
-) => HttpClient.HttpClient.With<E | ClientError | PE, R>
+/**
+ * A per-attempt plugin: a function from client to client that may add `PE` to the error channel. The
+ * optional `~bulwark/PluginError` member is never set; it only carries `PE` in the type, because TypeScript
+ * cannot read what a generic function adds to its input's error type.
+ *
+ * @internal
+ */
+export interface Plugin<PE = never> {
+  <E, R>(self: HttpClient.HttpClient.With<E, R>): HttpClient.HttpClient.With<E | ClientError | PE, R>
+  readonly "~bulwark/PluginError"?: ((_: never) => PE) | undefined
+}
 
 /** @internal */
 export interface MakeOptions<PE = never> {
@@ -43,6 +51,10 @@ const applyRequestOptions = (
   return out
 }
 
+/** The error a plugin adds, as its type declares it. */
+export type PluginError<P> = P extends { readonly "~bulwark/PluginError"?: ((_: never) => infer E) | undefined } ? E
+  : never
+
 /** @internal */
 export const make = (
   input: unknown,
@@ -58,19 +70,48 @@ export const make = (
     // are handed to the stages directly rather than provided per request (that would cost a context
     // merge on every call).
     let tokens = yield* Effect.serviceOption(TokenProvider.TokenProvider)
-    if (cfg.auth !== undefined) {
-      const source = TokenSource.clientCredentials({
-        tokenUrl: cfg.auth.tokenUrl,
-        clientId: cfg.auth.clientId,
-        clientSecret: cfg.auth.clientSecret,
-        scope: cfg.auth.scope,
-        audience: cfg.auth.audience,
-        auth: cfg.auth.method
-      })
-      tokens = Option.some(yield* TokenProvider.make(source, { eager: cfg.auth.eager }))
+    const auth = cfg.auth
+    if (auth === undefined && Option.isNone(tokens)) {
+      return yield* Effect.fail(
+        new config.ConfigError({
+          issues: [{
+            path: "auth",
+            problem:
+              "is required: give OAuth2 client credentials ({ tokenUrl, clientId, clientSecret }), a static token ({ token: Redacted }), or \"none\" for an API that takes no credentials (or provide a TokenProvider layer)"
+          }]
+        })
+      )
     }
+    if (auth === "none") {
+      tokens = Option.none()
+    } else if (auth !== undefined && "token" in auth) {
+      tokens = Option.some(yield* TokenProvider.make(TokenSource.fixed(auth.token, { expiresIn: "3650 days" })))
+    } else if (auth !== undefined) {
+      const source = TokenSource.clientCredentials({
+        tokenUrl: auth.tokenUrl,
+        clientId: auth.clientId,
+        clientSecret: auth.clientSecret,
+        scope: auth.scope,
+        audience: auth.audience,
+        method: auth.method,
+        defaultExpiresIn: auth.defaultExpiresIn,
+        timeout: auth.timeout,
+        extraParams: auth.extraParams
+      })
+      tokens = Option.some(
+        yield* TokenProvider.make(source, {
+          eager: auth.eager,
+          refreshRatio: auth.refresh?.ratio,
+          refreshJitter: auth.refresh?.jitter,
+          refreshBeforeExpiry: auth.refresh?.beforeExpiry,
+          expiryMargin: auth.refresh?.expiryMargin,
+          minFetchInterval: auth.refresh?.minInterval
+        })
+      )
+    }
+    const retry = cfg.retry
     let budget = Option.none<RetryBudget.Service>()
-    if (cfg.budget !== false) {
+    if (cfg.budget !== false && retry !== false) {
       const existing = yield* Effect.serviceOption(RetryBudget.RetryBudget)
       budget = Option.some(Option.isSome(existing) ? existing.value : yield* RetryBudget.make(cfg.budget))
     }
@@ -80,11 +121,24 @@ export const make = (
       gate = Option.some(Option.isSome(existing) ? existing.value : yield* RateLimitGate.makeMemory)
     }
 
-    const classified: HttpClient.HttpClient.With<ClientError, any> = Classify.client(transport, { redactor })
+    // Redirects are handed on by classification and followed (or refused) by the redirect stage above the
+    // bearer stage, so every hop is checked against the API's origin before a token is attached.
+    const classified: HttpClient.HttpClient.With<ClientError, any> = plugins.classify({
+      redactor,
+      redirects: cfg.redirects === false ? "error" : "response"
+    })(transport)
     let client: HttpClient.HttpClient.With<ClientError, any> = cfg.bufferBody
       ? plugins.bufferBody(classified)
       : classified
     if (Option.isSome(tokens)) client = plugins.bearerToken({ origin, tokens: tokens.value })(client)
+    if (cfg.redirects !== false) {
+      client = plugins.followRedirects({
+        origin,
+        max: cfg.redirects.max,
+        crossOrigin: cfg.redirects.crossOrigin,
+        redactor
+      })(client)
+    }
     client = plugins.attemptTimeout(cfg.attemptTimeout, redactor)(client)
     for (const plugin of options?.perAttempt ?? []) client = plugin(client)
     if (cfg.rateLimit !== undefined) {
@@ -97,12 +151,13 @@ export const make = (
     }
     if (cfg.rateLimitGate) client = plugins.rateLimitGate(redactor, gate)(client)
     client = plugins.retry({
-      schedule: RetrySchedule.standard({
-        maxRetries: cfg.retry.maxRetries,
-        base: cfg.retry.base,
-        cap: cfg.retry.cap,
-        jitter: cfg.retry.jitter,
-        maxRetryAfter: cfg.retry.maxRetryAfter
+      schedule: retry === false ? undefined : RetrySchedule.standard({
+        maxRetries: retry.maxRetries,
+        maxRateLimitRetries: retry.maxRateLimitRetries,
+        base: retry.base,
+        cap: retry.cap,
+        jitter: retry.jitter,
+        maxRetryAfter: retry.maxRetryAfter
       }),
       idempotencyHeader: cfg.idempotency.header,
       redactor,
@@ -117,6 +172,29 @@ export const make = (
         ? client
         : HttpClient.mapRequest(client, HttpClientRequest.setHeader("user-agent", cfg.userAgent))
     ) as HttpClient.HttpClient.With<ClientError>
+
+    /**
+     * One call of a typed helper: the request through the pipeline, then its body decoded. With
+     * `bufferBody: false` the body is read here, after the pipeline: the read is bounded by what is left of
+     * the call's deadline (and by the attempt timeout), so the deadline bounds the whole call in every mode.
+     */
+    const call = <A, R>(
+      request: HttpClientRequest.HttpClientRequest,
+      requestOptions: RequestOptions | undefined,
+      decode: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, ClientError, R>
+    ): Effect.Effect<A, ClientError, R> =>
+      plugins.callWithBody({
+        execute: finished.execute(applyRequestOptions(request, requestOptions, cfg.idempotency.header)),
+        decode,
+        bodyAlreadyRead: cfg.bufferBody,
+        deadline: requestOptions?.deadline === undefined ? undefined : Duration.decode(requestOptions.deadline),
+        attemptTimeout: requestOptions?.attemptTimeout === undefined
+          ? undefined
+          : Duration.decode(requestOptions.attemptTimeout),
+        configuredAttemptTimeout: cfg.attemptTimeout,
+        method: request.method,
+        url: Redaction.url(plugins.resolveUrl(cfg.baseUrl, request.url), redactor)
+      })
 
     const decode = <A, I, R>(schema: Schema.Schema<A, I, R>) => (response: HttpClientResponse.HttpClientResponse) =>
       Classify.schemaBodyJson(schema, { redactor })(response)
@@ -134,25 +212,16 @@ export const make = (
               cause: new Error(`the request body cannot be encoded as JSON (${error.reason._tag})`)
             })
           ),
-          Effect.flatMap((request) =>
-            finished.execute(applyRequestOptions(request, requestOptions, cfg.idempotency.header))
-          ),
-          Effect.flatMap(decode(schema))
+          Effect.flatMap((request) => call(request, requestOptions, decode(schema)))
         )
 
     return {
       client: finished,
-      get: (path, schema, requestOptions) =>
-        finished.execute(applyRequestOptions(HttpClientRequest.get(path), requestOptions, cfg.idempotency.header)).pipe(
-          Effect.flatMap(decode(schema))
-        ),
+      get: (path, schema, requestOptions) => call(HttpClientRequest.get(path), requestOptions, decode(schema)),
       post: withBody("POST"),
       put: withBody("PUT"),
       patch: withBody("PATCH"),
-      del: (path, requestOptions) =>
-        finished.execute(applyRequestOptions(HttpClientRequest.del(path), requestOptions, cfg.idempotency.header)).pipe(
-          Effect.asVoid
-        )
+      del: (path, requestOptions) => call(HttpClientRequest.del(path), requestOptions, () => Effect.void)
     } satisfies Service
   })
 

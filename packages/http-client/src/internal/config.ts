@@ -1,5 +1,6 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -42,42 +43,79 @@ const HttpUrl = Schema.String.pipe(
 
 const Positive = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
 
+/** An API that takes no credentials: said out loud, so a forgotten `auth` is a config error, not silence. */
+const NoAuth = Schema.Literal("none")
+
+/** A static bearer token (an API key issued as a bearer token, a token from elsewhere). */
+const StaticTokenAuth = Schema.Struct({
+  token: Schema.RedactedFromSelf(Schema.String)
+}).annotations({ identifier: "StaticTokenAuth" })
+
+const Ratio = Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThan(1))
+
+/** OAuth2 client credentials (RFC 6749 §4.4) and the refresh policy of the token they fetch. */
+const ClientCredentialsAuth = Schema.Struct({
+  tokenUrl: HttpUrl,
+  clientId: Schema.String.pipe(Schema.minLength(1)),
+  clientSecret: Schema.RedactedFromSelf(Schema.String),
+  scope: Schema.optional(Schema.Union(Schema.String, Schema.Array(Schema.String))),
+  audience: Schema.optional(Schema.String),
+  method: Schema.optionalWith(Schema.Literal("basic", "body"), { default: () => "basic" as const }),
+  eager: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  /** Lifetime assumed when the token response has no `expires_in`. */
+  defaultExpiresIn: Schema.optional(DurationInput),
+  /** How long one token request may take. */
+  timeout: Schema.optional(DurationInput),
+  /** More form fields for the token request (`resource`, say). */
+  extraParams: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
+  refresh: Schema.optional(Schema.Struct({
+    /** Refresh in the background at this fraction of the lifetime. */
+    ratio: Schema.optional(Ratio),
+    /** Spread of the refresh point, as a fraction of the lifetime (so replicas do not refresh together). */
+    jitter: Schema.optional(Schema.Number.pipe(Schema.greaterThanOrEqualTo(0), Schema.lessThan(0.5))),
+    /** Refresh at least this long before expiry (long-lived tokens). */
+    beforeExpiry: Schema.optional(DurationInput),
+    /** Stop handing a token out this long before it expires. */
+    expiryMargin: Schema.optional(DurationInput),
+    /** Never start two token requests closer together than this. */
+    minInterval: Schema.optional(DurationInput)
+  }))
+}).annotations({ identifier: "ClientCredentialsAuth" })
+
+const RetrySettings = Schema.Struct({
+  /** Retries of transient failures (5xx, timeouts, network errors) per call. */
+  maxRetries: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 20)), { default: () => 3 }),
+  /** Waits for a `Retry-After` (429, or 503 with `Retry-After`) per call, counted apart from `maxRetries`. */
+  maxRateLimitRetries: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 100)), { default: () => 10 }),
+  base: Schema.optionalWith(DurationInput, { default: () => Duration.millis(200) }),
+  cap: Schema.optionalWith(DurationInput, { default: () => Duration.seconds(10) }),
+  jitter: Schema.optionalWith(Schema.Literal("none", "full", "equal", "decorrelated"), {
+    default: () => "full" as const
+  }),
+  maxRetryAfter: Schema.optionalWith(DurationInput, { default: () => Duration.seconds(60) })
+}).annotations({ identifier: "RetrySettings" })
+
+const RedirectSettings = Schema.Struct({
+  /** How many redirects one attempt follows. */
+  max: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 20)), { default: () => 5 }),
+  /**
+   * A redirect to another origin: `"fail"` with an `InvalidResponse` saying where it pointed, or follow it
+   * without the token and without any header the redactor counts as secret.
+   */
+  crossOrigin: Schema.optionalWith(Schema.Literal("fail", "follow-without-credentials"), {
+    default: () => "fail" as const
+  })
+}).annotations({ identifier: "RedirectSettings" })
+
 /** @internal */
 export const ClientConfigSchema = Schema.Struct({
   baseUrl: HttpUrl,
-  auth: Schema.optional(
-    Schema.Struct({
-      tokenUrl: HttpUrl,
-      clientId: Schema.String.pipe(Schema.minLength(1)),
-      clientSecret: Schema.RedactedFromSelf(Schema.String),
-      scope: Schema.optional(Schema.Union(Schema.String, Schema.Array(Schema.String))),
-      audience: Schema.optional(Schema.String),
-      method: Schema.optionalWith(Schema.Literal("basic", "body"), { default: () => "basic" as const }),
-      eager: Schema.optionalWith(Schema.Boolean, { default: () => false })
-    })
-  ),
+  auth: Schema.optional(Schema.Union(NoAuth, StaticTokenAuth, ClientCredentialsAuth)),
   attemptTimeout: Schema.optionalWith(DurationInput, { default: () => Duration.seconds(10) }),
   deadline: Schema.optionalWith(DurationInput, { default: () => Duration.seconds(30) }),
-  retry: Schema.optionalWith(
-    Schema.Struct({
-      maxRetries: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 20)), { default: () => 3 }),
-      base: Schema.optionalWith(DurationInput, { default: () => Duration.millis(200) }),
-      cap: Schema.optionalWith(DurationInput, { default: () => Duration.seconds(10) }),
-      jitter: Schema.optionalWith(Schema.Literal("none", "full", "equal", "decorrelated"), {
-        default: () => "full" as const
-      }),
-      maxRetryAfter: Schema.optionalWith(DurationInput, { default: () => Duration.seconds(60) })
-    }),
-    {
-      default: () => ({
-        maxRetries: 3,
-        base: Duration.millis(200),
-        cap: Duration.seconds(10),
-        jitter: "full" as const,
-        maxRetryAfter: Duration.seconds(60)
-      })
-    }
-  ),
+  retry: Schema.optionalWith(Schema.Union(Schema.Literal(false), RetrySettings), {
+    default: () => RetrySettings.make({})
+  }),
   budget: Schema.optionalWith(
     Schema.Union(
       Schema.Literal(false),
@@ -106,6 +144,9 @@ export const ClientConfigSchema = Schema.Struct({
     }),
     { default: () => ({ autoKey: true, header: "Idempotency-Key" }) }
   ),
+  redirects: Schema.optionalWith(Schema.Union(Schema.Literal(false), RedirectSettings), {
+    default: () => RedirectSettings.make({})
+  }),
   bufferBody: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   userAgent: Schema.optional(Schema.String),
   redaction: Schema.optional(
@@ -128,15 +169,68 @@ export class ConfigError extends Schema.TaggedError<ConfigError>("@bulwark/http-
 }
 
 /** @internal */
+export type Issue = { readonly path: string; readonly problem: string }
+
+/**
+ * One issue per bad field. A field that is "a literal or an object" (`retry: false | {...}`) fails both
+ * alternatives of its union: when the object alternative has issues of its own further down, the literal's
+ * "Expected false" is noise and is dropped; alternatives that fail at the same place are joined with "or".
+ */
+export const formatIssues = (error: ParseResult.ParseError): Array<Issue> => {
+  const raw = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
+    path: issue.path.length === 0 ? "(config)" : issue.path.join("."),
+    // Never echo the offending value: it may be a secret put in the wrong field.
+    problem: issue._tag === "Missing" ? "is required" : issue.message.replace(/,? ?actual[\s\S]*$/, "")
+  }))
+  const deeper = (path: string) => raw.some((other) => other.path.startsWith(`${path}.`))
+  const byPath = new Map<string, Array<string>>()
+  for (const issue of raw) {
+    if (issue.problem.startsWith("Expected ") && deeper(issue.path)) continue
+    const problems = byPath.get(issue.path) ?? []
+    if (!problems.includes(issue.problem)) problems.push(issue.problem)
+    byPath.set(issue.path, problems)
+  }
+  return Array.from(byPath, ([path, problems]) => ({
+    path,
+    problem: problems.length === 1 ? problems[0]! : problems.join(" or ")
+  }))
+}
+
+/**
+ * The union member a field's value is meant for, chosen by its shape, so that a mistake inside one
+ * alternative is reported against that alternative alone (not as "Expected \"none\"" beside it).
+ */
+const authMember = (auth: unknown) =>
+  auth === "none" || typeof auth !== "object" || auth === null
+    ? undefined
+    : "token" in auth
+    ? StaticTokenAuth
+    : ClientCredentialsAuth
+
+const decodeOptions = { errors: "all", onExcessProperty: "error" } as const
+
+/** @internal */
 export const decodeConfig = (input: unknown) =>
-  Schema.decodeUnknown(ClientConfigSchema, { errors: "all", onExcessProperty: "error" })(input).pipe(
-    Effect.mapError((error) =>
-      new ConfigError({
-        issues: ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
-          path: issue.path.length === 0 ? "(config)" : issue.path.join("."),
-          // Never echo the offending value: it may be a secret put in the wrong field.
-          problem: issue._tag === "Missing" ? "is required" : issue.message.replace(/,? ?actual[\s\S]*$/, "")
-        }))
-      })
-    )
+  Schema.decodeUnknown(ClientConfigSchema, decodeOptions)(input).pipe(
+    Effect.mapError((error) => {
+      let issues = formatIssues(error)
+      const auth = typeof input === "object" && input !== null ? (input as { auth?: unknown }).auth : undefined
+      const member = authMember(auth)
+      if (member !== undefined && issues.some((issue) => issue.path === "auth" || issue.path.startsWith("auth."))) {
+        const decodeMember = Schema.decodeUnknownEither(member as Schema.Schema<unknown>, decodeOptions)
+        const memberIssues = Either.match(decodeMember(auth), {
+          onLeft: (authError) =>
+            formatIssues(authError).map((issue) => ({
+              path: issue.path === "(config)" ? "auth" : `auth.${issue.path}`,
+              problem: issue.problem
+            })),
+          onRight: () => []
+        })
+        issues = [
+          ...issues.filter((issue) => issue.path !== "auth" && !issue.path.startsWith("auth.")),
+          ...memberIssues
+        ]
+      }
+      return new ConfigError({ issues })
+    })
   )

@@ -6,18 +6,22 @@ import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
+import { constTrue } from "effect/Function"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import type * as EffectRateLimiter from "effect/RateLimiter"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
+import * as Tracer from "effect/Tracer"
 import { RateLimitGate, type Service as RateLimitGateService } from "../RateLimitGate.js"
 import { type CallState, currentCallState, makeCallState, type RetryReason } from "./callState.js"
 import { timeoutFail } from "./timeout.js"
@@ -98,8 +102,14 @@ export const bearerToken = (options: {
   const tokensService = options.tokens === undefined
     ? TokenProvider.TokenProvider
     : Effect.succeed(options.tokens as TokenProvider.Service)
-  return <E, R>(self: Client<E, R>): Client<E | TokenError.TokenError, R | TokenProvider.TokenProvider> =>
-    stage(self, (request, send) => {
+  return <E, R>(
+    self: Client<E, R>
+  ): Client<E | TokenError.TokenError | ApiError.NetworkError, R | TokenProvider.TokenProvider> =>
+    stage(self, (request, send): Effect.Effect<
+      HttpClientResponse.HttpClientResponse,
+      E | TokenError.TokenError | ApiError.NetworkError,
+      R | TokenProvider.TokenProvider
+    > => {
       // Only the API's own origin (scheme, host and port) ever sees the token; any other origin,
       // including one reached by a redirect, gets the request without an Authorization header.
       if (originOf(request.url) !== apiOrigin) return send(withoutAuthorization(request))
@@ -109,19 +119,130 @@ export const bearerToken = (options: {
           Effect.flatMap(tokens.get, (token) =>
             Effect.flatMap(FiberRef.get(currentCallState), (state) => {
               if (state !== undefined) state.tokenUsed = token
-              return send(HttpClientRequest.setHeader(request, "authorization", bearerHeader(token)))
+              return send(HttpClientRequest.setHeader(request, "authorization", bearerHeader(token))).pipe(
+                Effect.flatMap((response) => {
+                  const reached = originOf(response.request.url)
+                  if (reached === undefined || reached === apiOrigin) return Effect.succeed(response)
+                  return leakedByTransport(tokens, token, request, response.request.url, response.status)
+                }),
+                Effect.catchIf(
+                  (error): error is E & ApiError.ApiError =>
+                    ApiError.isApiError(error) && originOf(error.url) !== undefined &&
+                    originOf(error.url) !== apiOrigin,
+                  (error) => leakedByTransport(tokens, token, request, error.url, "status" in error ? error.status : 0)
+                )
+              )
             }))
       )
     })
 }
 
+/**
+ * The transport under the pipeline followed a redirect to another origin by itself (the platform's
+ * `HttpClient.followRedirects`), re-sending the Authorization header there before Bulwark could see the hop.
+ * The token is treated as exposed: it is invalidated (the next call fetches a new one) and the call fails
+ * with an error that says what happened and how to fix it.
+ */
+const leakedByTransport = (
+  tokens: TokenProvider.Service,
+  token: AccessToken.AccessToken,
+  request: HttpClientRequest.HttpClientRequest,
+  reachedUrl: string,
+  status: number
+) =>
+  Effect.zipRight(
+    Effect.zipRight(
+      tokens.invalidate(token),
+      Effect.logWarning(
+        "The HttpClient under @bulwark/http-client followed a redirect to another origin and sent the access token there; the token was discarded. Remove HttpClient.followRedirects from the transport: the ApiClient follows redirects itself and never sends the token to another origin."
+      )
+    ),
+    Effect.fail(
+      new ApiError.NetworkError({
+        method: request.method,
+        url: Redaction.url(requestUrl(request)),
+        reason: "Transport",
+        sent: true,
+        cause: new Error(
+          `the transport followed a redirect to ${
+            Redaction.url(reachedUrl)
+          } (status ${status}) and re-sent the request there with the access token, which has been discarded; remove HttpClient.followRedirects from the transport given to the ApiClient (it follows same-origin redirects itself, see the redirects option)`
+        )
+      })
+    )
+  )
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
+
+/**
+ * Follows redirects with an origin check on every hop. Sits above the bearer stage, so each hop is sent
+ * through it and gets the token only when it goes to the API's origin; a hop to another origin fails, or
+ * (when allowed) goes without the token and without any header the redactor counts as secret. 303, and
+ * 301/302 after a POST, become a GET without a body, as browsers and the Fetch standard do.
+ *
+ * @internal
+ */
+export const followRedirects = (options: {
+  readonly origin: string
+  readonly max: number
+  readonly crossOrigin: "fail" | "follow-without-credentials"
+  readonly redactor: Redaction.Redactor
+}) => {
+  const apiOrigin = originOf(options.origin) ?? options.origin
+  return <E, R>(self: Client<E, R>): Client<E | ApiError.ApiError, R> =>
+    stage(self, (request, send) => {
+      const loop = (
+        current: HttpClientRequest.HttpClientRequest,
+        hops: number
+      ): Effect.Effect<HttpClientResponse.HttpClientResponse, E | ApiError.ApiError, R> =>
+        Effect.flatMap(send(current), (response) => {
+          const location = response.headers["location"]
+          if (!REDIRECT_STATUSES.has(response.status) || location === undefined || location === "") {
+            return Effect.succeed(response)
+          }
+          const refuse = Effect.fail(Classify.redirectError(response, { redactor: options.redactor }))
+          if (hops >= options.max) return refuse
+          let target: URL
+          try {
+            target = new URL(location, requestUrl(current))
+          } catch {
+            return refuse
+          }
+          if (target.protocol !== "https:" && target.protocol !== "http:") return refuse
+          const crossOrigin = target.origin !== apiOrigin
+          if (crossOrigin && options.crossOrigin === "fail") return refuse
+          // HTTPS to HTTP would send the request in clear: never followed.
+          if (new URL(requestUrl(current)).protocol === "https:" && target.protocol === "http:") return refuse
+          const toGet = response.status === 303 || ((response.status === 301 || response.status === 302) &&
+            current.method === "POST")
+          let headers = Headers.remove(current.headers, "authorization")
+          if (crossOrigin) {
+            for (const name of Object.keys(headers)) {
+              if (options.redactor.headerNames.has(name)) headers = Headers.remove(headers, name)
+            }
+          }
+          if (toGet) headers = Headers.remove(Headers.remove(headers, "content-type"), "content-length")
+          const next = HttpClientRequest.setUrl(
+            HttpClientRequest.make(toGet ? "GET" : current.method)(target.href, {
+              headers,
+              ...(toGet ? {} : { body: current.body })
+            }),
+            target
+          )
+          return loop(next, hops + 1)
+        })
+      return loop(request, 0)
+    })
+}
+
 /** @internal */
 export const attemptTimeout = (timeout: Duration.DurationInput, redactor: Redaction.Redactor) => {
-  const duration = Duration.decode(timeout)
-  const attemptMillis = Duration.toMillis(duration)
+  const configured = Duration.decode(timeout)
   return <E, R>(self: Client<E, R>): Client<E | ApiError.Timeout, R> =>
     stage(self, (request, send) =>
       Effect.flatMap(FiberRef.get(currentCallState), (state) => {
+        const duration = state?.attemptTimeoutOverride ?? configured
+        const attemptMillis = Duration.toMillis(duration)
         const deadline = state?.deadline
         if (deadline === undefined) {
           return timeoutFail(send(request), duration, () =>
@@ -148,8 +269,31 @@ export const attemptTimeout = (timeout: Duration.DurationInput, redactor: Redact
       }))
 }
 
+/**
+ * The transport without the platform's own `http.client` span: that span records every request header and
+ * the full URL with its query in clear (Bulwark's redactor does not reach it), and Bulwark's attempt span
+ * already describes the attempt. The W3C `traceparent` header is still sent, from the current span.
+ *
+ * @internal
+ */
+export const untracedTransport = <E, R>(self: Client<E, R>): Client<E, R> =>
+  HttpClient.makeWith(
+    (request: Effect.Effect<HttpClientRequest.HttpClientRequest, E, R>) =>
+      Effect.flatMap(request, (request) =>
+        Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, E, R>((fiber) => {
+          const span = Context.getOption(fiber.currentContext, Tracer.ParentSpan)
+          const traced = Option.isSome(span) && fiber.getFiberRef(HttpClient.currentTracerPropagation) &&
+              span.value._tag === "Span"
+            ? HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(span.value))
+            : request
+          return Effect.locally(self.execute(traced), HttpClient.currentTracerDisabledWhen, constTrue)
+        })),
+    Effect.succeed
+  )
+
 /** @internal */
-export const classify = (options?: Classify.Options) => Classify.client(options)
+export const classify = (options?: Classify.Options) => <E, R>(self: Client<E, R>) =>
+  Classify.client(untracedTransport(self), options)
 
 /** @internal */
 export const deadline = (
@@ -157,12 +301,13 @@ export const deadline = (
   redactor: Redaction.Redactor,
   enforcement: "timer" | "attempts" = "timer"
 ) => {
-  const duration = Duration.decode(budget)
-  const budgetMillis = Duration.toMillis(duration)
+  const configured = Duration.decode(budget)
   return <E, R>(self: Client<E, R>): Client<E | ApiError.Timeout, R> =>
     stage(self, (request, send) =>
       withState((state) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const duration = state.deadlineOverride ?? configured
+          const budgetMillis = Duration.toMillis(duration)
           const at = now + budgetMillis
           if (state.deadline === undefined || state.deadline.at > at) state.deadline = { at, budget: duration }
           // "attempts": the attempt timeout enforces it (the standard pipeline, one timer per attempt).
@@ -239,6 +384,10 @@ export const metrics = {
   }),
   gateWaitMillis: Metric.counter("bulwark_http_rate_limit_gate_wait_millis_total", {
     description: "Total time attempts waited for 429 cool-downs, in milliseconds",
+    incremental: true
+  }),
+  gateFailFasts: Metric.counter("bulwark_http_rate_limit_gate_fail_fasts_total", {
+    description: "Attempts that failed at once with RateLimited because the origin's cool-down outlasts the deadline",
     incremental: true
   }),
   retryWaitMillis: Metric.counter("bulwark_http_retry_wait_millis_total", {
@@ -337,6 +486,50 @@ const withState = <A, E, R>(f: (state: CallState) => Effect.Effect<A, E, R>): Ef
     return Effect.locally(f(state), currentCallState, state)
   })
 
+/**
+ * Runs one call with its own deadline and attempt timeout instead of the configured ones (the typed
+ * helpers' `RequestOptions`).
+ *
+ * @internal
+ */
+export const withCallOptions = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  options: {
+    readonly deadline?: Duration.Duration | undefined
+    readonly attemptTimeout?: Duration.Duration | undefined
+  }
+): Effect.Effect<A, E, R> => {
+  if (options.deadline === undefined && options.attemptTimeout === undefined) return effect
+  const state = makeCallState()
+  state.deadlineOverride = options.deadline
+  state.attemptTimeoutOverride = options.attemptTimeout
+  return Effect.locally(effect, currentCallState, state)
+}
+
+/**
+ * Runs `effect` inside a span that ends with no value: the response (whose request holds the
+ * Authorization header and the raw URL) must not be reachable from a span's exit, which tracers may
+ * record or print. Failures are `ApiError`s and other redacted errors, so they are kept.
+ */
+const spanWithoutValue = <E, R>(
+  effect: Effect.Effect<HttpClientResponse.HttpClientResponse, E, R>,
+  name: string,
+  options: Tracer.SpanOptions
+): Effect.Effect<HttpClientResponse.HttpClientResponse, E, R> =>
+  Effect.suspend(() => {
+    let response: HttpClientResponse.HttpClientResponse | undefined
+    return Effect.map(
+      Effect.withSpan(
+        Effect.map(effect, (value) => {
+          response = value
+        }),
+        name,
+        options
+      ),
+      () => response!
+    )
+  })
+
 /** Records the attempt's status (or error tag) on its span. */
 const annotateOutcome = <E, R>(
   effect: Effect.Effect<HttpClientResponse.HttpClientResponse, E, R>
@@ -355,7 +548,8 @@ const annotateOutcome = <E, R>(
 
 /** @internal */
 export interface RetryOptions {
-  readonly schedule: Schedule.Schedule<unknown, ApiError.ApiError>
+  /** `undefined`: no retries (only the single replay after a 401 with a fresh token). */
+  readonly schedule: Schedule.Schedule<unknown, ApiError.ApiError> | undefined
   readonly idempotencyHeader: string
   readonly redactor: Redaction.Redactor
   /** Explicit services; when absent they are looked up in the context of each call. */
@@ -380,9 +574,15 @@ export const retry = (options: RetryOptions) => {
           const attempt = Effect.suspend(() =>
             Effect.zipLeft(
               Effect.exit(
-                Effect.withSpan(annotateOutcome(send(request)), "bulwark.http.attempt", {
+                spanWithoutValue(annotateOutcome(send(request)), "bulwark.http.attempt", {
                   captureStackTrace: false,
-                  attributes: { "bulwark.attempt": state.attempt, "bulwark.retry_reason": state.reason }
+                  kind: "client",
+                  attributes: {
+                    "bulwark.attempt": state.attempt,
+                    "bulwark.retry_reason": state.reason,
+                    "http.request.method": request.method,
+                    "url.full": redactedUrl(requestUrl(request), options.redactor)
+                  }
                 })
               ),
               Metric.increment(attemptsByReason(state.reason))
@@ -424,7 +624,7 @@ export const retry = (options: RetryOptions) => {
                   exit = yield* attempt
                   continue
                 }
-                if (decision === "fail") {
+                if (decision === "fail" || options.schedule === undefined) {
                   return yield* exit
                 }
                 if (!idempotent && !certainlyNotProcessed(error)) {
@@ -435,7 +635,9 @@ export const retry = (options: RetryOptions) => {
                 const deadlineAt = yield* deadlineOf(state)
                 if (error._tag === "RateLimited" && wait !== undefined && deadlineAt !== undefined) {
                   const now = yield* Clock.currentTimeMillis
-                  if (now + Duration.toMillis(wait) > deadlineAt) {
+                  // The same instant the gate closes the origin until: when the 429 arrived plus its wait.
+                  const retryAt = error.retryAt ?? now + Duration.toMillis(wait)
+                  if (retryAt > deadlineAt) {
                     return yield* Effect.fail(
                       new ApiError.RateLimited({
                         method: error.method,
@@ -445,16 +647,17 @@ export const retry = (options: RetryOptions) => {
                         snippet: error.snippet,
                         requestId: error.requestId,
                         retryAfter: wait,
-                        retryAt: now + Duration.toMillis(wait),
+                        retryAt,
                         cause: error.cause
                       }) as unknown as E
                     )
                   }
                 }
                 if (driver === undefined) {
+                  const schedule = options.schedule
                   const bounded = deadlineAt === undefined
-                    ? options.schedule
-                    : RetrySchedule.withDeadline(options.schedule, { deadline: deadlineAt })
+                    ? schedule
+                    : RetrySchedule.withDeadline(schedule, { deadline: deadlineAt })
                   const policy = Option.isSome(budget)
                     ? RetryBudget.withBudget(bounded).pipe(
                       Schedule.provideService(RetryBudget.RetryBudget, budget.value)
@@ -462,9 +665,14 @@ export const retry = (options: RetryOptions) => {
                     : bounded
                   driver = yield* Schedule.driver(policy)
                 }
+                const waitStart = yield* Clock.currentTimeMillis
                 const next = yield* Effect.either(driver.next(error))
                 if (next._tag === "Left") {
                   return yield* exit
+                }
+                const waited = (yield* Clock.currentTimeMillis) - waitStart
+                if (waited > 0) {
+                  yield* Metric.incrementBy(retryWaitByReason(retryReasonOf(error)), waited)
                 }
                 state.attempt += 1
                 state.reason = retryReasonOf(error)
@@ -497,7 +705,7 @@ const rateLimitStage = <E, R>(
         ApiError.isApiError(error) && error._tag === "RateLimited" && error.retryAfter !== undefined
           ? Effect.flatMap(
             Clock.currentTimeMillis,
-            (at) => gate.value.close(origin, at + Duration.toMillis(error.retryAfter!))
+            (at) => gate.value.close(origin, error.retryAt ?? at + Duration.toMillis(error.retryAfter!))
           )
           : Effect.void)
       return Effect.flatMap(gate.value.closedUntil(origin), (until) =>
@@ -508,6 +716,7 @@ const rateLimitStage = <E, R>(
               const waitMillis = until.value - now
               const deadlineAt = yield* deadlineOf(yield* FiberRef.get(currentCallState))
               if (deadlineAt !== undefined && until.value > deadlineAt) {
+                yield* Metric.increment(metrics.gateFailFasts)
                 return yield* Effect.fail(
                   new ApiError.RateLimited({
                     method: request.method,
@@ -561,11 +770,15 @@ export const observe = (redactor: Redaction.Redactor) => <E, R>(self: Client<E, 
                 )
               })
             ),
-            Effect.withSpan("bulwark.http.call", {
-              captureStackTrace: false,
-              kind: "client",
-              attributes: { "http.request.method": request.method, "url.full": redactedUrl(request.url, redactor) }
-            })
+            (effect) =>
+              spanWithoutValue(effect, "bulwark.http.call", {
+                captureStackTrace: false,
+                kind: "internal",
+                attributes: {
+                  "http.request.method": request.method,
+                  "url.full": redactedUrl(requestUrl(request), redactor)
+                }
+              })
           ))
       )
   )
@@ -580,3 +793,50 @@ export const bufferBody = <E, R>(self: Client<E, R>): Client<E | ApiError.ApiErr
         Effect.as(response),
         Effect.catchAll((error) => Effect.flip(Classify.httpClientError(error)))
       )))
+
+/**
+ * One call of a typed helper. The pipeline runs in a call state made here (carrying the per-call
+ * deadline and attempt timeout), so that after it returns the call's deadline is known: when the body was
+ * not buffered inside the attempt, decoding it (which reads it) is bounded by what is left of the deadline
+ * and by the attempt timeout.
+ *
+ * @internal
+ */
+export const callWithBody = <A, E, R>(options: {
+  readonly execute: Effect.Effect<HttpClientResponse.HttpClientResponse, E>
+  readonly decode: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, E, R>
+  readonly bodyAlreadyRead: boolean
+  readonly deadline: Duration.Duration | undefined
+  readonly attemptTimeout: Duration.Duration | undefined
+  readonly configuredAttemptTimeout: Duration.Duration
+  readonly method: string
+  readonly url: string
+}): Effect.Effect<A, E | ApiError.Timeout, R> => {
+  if (options.bodyAlreadyRead) {
+    return withCallOptions(Effect.flatMap(options.execute, options.decode), options)
+  }
+  const state = makeCallState()
+  state.deadlineOverride = options.deadline
+  state.attemptTimeoutOverride = options.attemptTimeout
+  const attemptTimeout = options.attemptTimeout ?? options.configuredAttemptTimeout
+  return Effect.locally(
+    Effect.flatMap(options.execute, (response) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const remaining = state.deadline === undefined ? Infinity : Math.max(0, state.deadline.at - now)
+        const byDeadline = remaining < Duration.toMillis(attemptTimeout)
+        return timeoutFail(
+          options.decode(response),
+          byDeadline ? Duration.millis(remaining) : attemptTimeout,
+          () =>
+            new ApiError.Timeout({
+              method: options.method,
+              url: options.url,
+              phase: byDeadline ? "deadline" : "body",
+              timeout: byDeadline ? state.deadline!.budget : attemptTimeout
+            })
+        )
+      })),
+    currentCallState,
+    state
+  )
+}

@@ -120,7 +120,7 @@ const observe = (transport: HttpClient.HttpClient, recorder: Recorder): HttpClie
 
 const defaultPipeline = (client: Options["client"]): Pipeline => ({ breaker, sandbox, transport }) =>
   Effect.map(
-    ApiClient.make<unknown>({
+    ApiClient.make({
       ...client,
       baseUrl: sandbox.url,
       auth: {

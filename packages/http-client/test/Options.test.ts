@@ -1,0 +1,121 @@
+import { ApiClient, Plugins } from "@bulwark/http-client"
+import { HttpClient } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Random, Redacted, Schema } from "effect"
+import { type Answer, makeFakeApi, runFor, type Sent } from "./fakeApi.js"
+
+const BASE = "https://api.example.com/v1"
+const Item = Schema.Struct({ id: Schema.String })
+const ok = { status: 200, body: { id: "a" } } as const
+
+const client = (answer: (sent: Sent, index: number) => Answer, config: Partial<ApiClient.ClientConfig> = {}) =>
+  Effect.gen(function*() {
+    const fake = yield* makeFakeApi(answer)
+    const api = yield* ApiClient.make({ baseUrl: BASE, auth: "none", ...config }).pipe(
+      Effect.provideService(HttpClient.HttpClient, fake.client)
+    )
+    return { api, sent: fake.sent }
+  })
+
+const seeded = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.withRandom(effect, Random.make(3))
+
+describe("retry options mean what they say", () => {
+  it.scoped("retry: false sends one request whatever the error, Retry-After included", () =>
+    seeded(Effect.gen(function*() {
+      for (const answer of [{ status: 503 }, { status: 429, headers: { "retry-after": "1" } }] as const) {
+        const { api, sent } = yield* client(() => answer, { retry: false, budget: false })
+        const exit = yield* runFor(api.get("/items/1", Item), "1 minute")
+        expect(exit._tag).toBe("Failure")
+        expect(yield* sent).toHaveLength(1)
+      }
+    })))
+
+  it.scoped("maxRetries: 0 stops transient retries; maxRateLimitRetries bounds Retry-After waits", () =>
+    seeded(Effect.gen(function*() {
+      const transient = yield* client(() => ({ status: 503 }), { retry: { maxRetries: 0 }, budget: false })
+      yield* runFor(transient.api.get("/items/1", Item), "1 minute")
+      expect(yield* transient.sent).toHaveLength(1)
+      const limited = yield* client(() => ({ status: 503, headers: { "retry-after": "1" } }), {
+        retry: { maxRetries: 0, maxRateLimitRetries: 2 },
+        budget: false,
+        deadline: "5 minutes"
+      })
+      yield* runFor(limited.api.get("/items/1", Item), "2 minutes")
+      expect(yield* limited.sent).toHaveLength(3)
+    })))
+
+  it.scoped("time spent waiting before retries is recorded by reason", () =>
+    seeded(Effect.gen(function*() {
+      const before = yield* Plugins.retryWaitMillis
+      const { api } = yield* client((_, i) => i < 2 ? { status: 503, headers: { "retry-after": "2" } } : ok, {
+        budget: false
+      })
+      const exit = yield* runFor(api.get("/items/1", Item), "1 minute")
+      expect(exit._tag).toBe("Success")
+      const after = yield* Plugins.retryWaitMillis
+      // Two waits of at least the 2 s the API asked for, labelled as 5xx retries.
+      expect(after["5xx"] - before["5xx"]).toBeGreaterThanOrEqual(4_000)
+    })))
+})
+
+describe("auth is explicit", () => {
+  it.effect("no auth and no TokenProvider is a ConfigError that says how to choose", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeApi(() => ok)
+      const error = yield* Effect.flip(
+        Effect.scoped(ApiClient.make({ baseUrl: BASE }).pipe(Effect.provideService(HttpClient.HttpClient, fake.client)))
+      )
+      expect(error._tag).toBe("ConfigError")
+      expect(error.message).toContain("auth: is required")
+      expect(error.message).toContain("\"none\"")
+    }))
+
+  it.scoped("auth: \"none\" sends no Authorization; auth: { token } sends that token", () =>
+    Effect.gen(function*() {
+      const none = yield* client(() => ok)
+      yield* none.api.get("/items/1", Item)
+      expect((yield* none.sent)[0]!.authorization).toBeUndefined()
+      const fixed = yield* client(() => ok, { auth: { token: Redacted.make("static-1") } })
+      yield* fixed.api.get("/items/1", Item)
+      expect((yield* fixed.sent)[0]!.authorization).toBe("Bearer static-1")
+    }))
+
+  it.effect("a mistake inside one auth form is reported against that form alone, never echoing values", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeApi(() => ok)
+      const error = yield* Effect.flip(
+        Effect.scoped(
+          ApiClient.make({
+            baseUrl: BASE,
+            auth: { tokenUrl: "https://auth.example.com/token", clientId: "c", clientSecret: "leak-me" as never },
+            retry: { maxRetries: -1 }
+          }).pipe(Effect.provideService(HttpClient.HttpClient, fake.client))
+        )
+      )
+      expect(error._tag).toBe("ConfigError")
+      const paths = error._tag === "ConfigError" ? error.issues.map((issue) => issue.path) : []
+      expect(paths).toEqual(["retry.maxRetries", "auth.clientSecret"])
+      expect(error.message).not.toContain("leak-me")
+      expect(error.message).not.toContain("Expected \"none\"")
+      expect(error.message).not.toContain("Expected false")
+    }))
+})
+
+describe("per-call options", () => {
+  it.scoped("deadline and attemptTimeout per call fail in the ApiError channel", () =>
+    seeded(Effect.gen(function*() {
+      const { api } = yield* client(() => ({ hang: true }), { budget: false })
+      const byDeadline = yield* runFor(api.get("/items/1", Item, { deadline: "3 seconds" }), "10 seconds")
+      expect(byDeadline._tag === "Failure" && JSON.stringify(byDeadline.cause)).toContain("\"phase\":\"deadline\"")
+      const { api: second, sent } = yield* client(() => ({ hang: true }), {
+        budget: false,
+        retry: { maxRetries: 1 }
+      })
+      const byAttempt = yield* runFor(second.get("/items/1", Item, { attemptTimeout: "1 second" }), "10 seconds")
+      expect(byAttempt._tag).toBe("Failure")
+      // Two attempts of one second each, well inside the default 30 s deadline.
+      const at = (yield* sent).map((s) => s.at)
+      expect(at).toHaveLength(2)
+      expect(at[1]! - at[0]!).toBeLessThan(5_000)
+    })))
+})
