@@ -88,7 +88,10 @@ export const response: (
  */
 export const redirectError: (
   response: HttpClientResponse.HttpClientResponse,
-  options?: Pick<Options, "redactor">
+  options?: Pick<Options, "redactor"> & {
+    /** More values to scrub: secrets an earlier hop carried that the redirected request does not. */
+    readonly secrets?: ReadonlyArray<string> | undefined
+  }
 ) => ApiError.InvalidResponse = internal.redirectError
 
 /**

@@ -7,6 +7,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import { constTrue } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -309,7 +310,10 @@ export const clientCredentials = (options: ClientCredentialsOptions): TokenSourc
   }
 
   const fetch = Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
+    // The platform's own transport span would end with the response as its exit value, and the response
+    // holds the request: the Basic credentials or the client secret in the form body. It is turned off for
+    // the token request; the provider's `bulwark.auth_token.fetch` span describes it without secrets.
+    const client = HttpClient.withTracerDisabledWhen(yield* HttpClient.HttpClient, constTrue)
     const response = yield* client.execute(buildRequest()).pipe(
       Effect.catchAll((error) => Effect.flatMap(Classify.httpClientError(error), onTransportError))
     )

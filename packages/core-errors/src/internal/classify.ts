@@ -64,7 +64,9 @@ export const requestInfo = (
   for (const [name, value] of request.urlParams) {
     if (redactor.queryParams.has(name.toLowerCase())) secrets.push(value)
   }
-  return { method: request.method, url: redaction.url(redactor, rawUrl), secrets }
+  // A secret can also stand in the path (a server that redirected to a URL quoting the token, say).
+  const url = redaction.url(redactor, rawUrl)
+  return { method: request.method, url: secrets.length === 0 ? url : redaction.text(redactor, url, secrets), secrets }
 }
 
 /** @internal */
@@ -332,10 +334,12 @@ const isRedirect = (status: number) => status >= 300 && status < 400 && status !
 /** @internal */
 export const redirectError = (
   response: HttpClientResponse.HttpClientResponse,
-  options?: Pick<Options, "redactor">
+  options?: Pick<Options, "redactor"> & { readonly secrets?: ReadonlyArray<string> | undefined }
 ): Errors.InvalidResponse => {
   const redactor = options?.redactor ?? redaction.defaultRedactor
-  const info = requestInfo(response.request, redactor)
+  const own = requestInfo(response.request, redactor)
+  const secrets = [...own.secrets, ...(options?.secrets ?? [])]
+  const info = { ...own, url: redaction.text(redactor, own.url, secrets), secrets }
   const location = response.headers["location"]
   let resolved: string | undefined
   if (location !== undefined && location !== "") {

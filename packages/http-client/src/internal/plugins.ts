@@ -174,6 +174,17 @@ const leakedByTransport = (
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
 
+const secretsOf = (request: HttpClientRequest.HttpClientRequest, redactor: Redaction.Redactor) => {
+  const out: Array<string> = []
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (redactor.headerNames.has(name)) out.push(value)
+  }
+  for (const [name, value] of request.urlParams) {
+    if (redactor.queryParams.has(name.toLowerCase())) out.push(value)
+  }
+  return out
+}
+
 /**
  * Follows redirects with an origin check on every hop. Sits above the bearer stage, so each hop is sent
  * through it and gets the token only when it goes to the API's origin; a hop to another origin fails, or
@@ -191,6 +202,9 @@ export const followRedirects = (options: {
   const apiOrigin = originOf(options.origin) ?? options.origin
   return <E, R>(self: Client<E, R>): Client<E | ApiError.ApiError, R> =>
     stage(self, (request, send) => {
+      // The secrets the call carries above the bearer stage (API keys, secret query parameters): a hop drops
+      // the query and, across origins, the headers, so its own request no longer knows them.
+      const secrets = secretsOf(request, options.redactor)
       const loop = (
         current: HttpClientRequest.HttpClientRequest,
         hops: number
@@ -200,7 +214,7 @@ export const followRedirects = (options: {
           if (!REDIRECT_STATUSES.has(response.status) || location === undefined || location === "") {
             return Effect.succeed(response)
           }
-          const refuse = Effect.fail(Classify.redirectError(response, { redactor: options.redactor }))
+          const refuse = Effect.fail(Classify.redirectError(response, { redactor: options.redactor, secrets }))
           if (hops >= options.max) return refuse
           let target: URL
           try {
@@ -208,6 +222,9 @@ export const followRedirects = (options: {
           } catch {
             return refuse
           }
+          // A server that redirects to a URL quoting a credential it received is never followed: the URL
+          // would carry the secret to wherever it points, and into every log of the hop.
+          if (secrets.length > 0 && Redaction.text(target.href, { secrets }) !== target.href) return refuse
           if (target.protocol !== "https:" && target.protocol !== "http:") return refuse
           const crossOrigin = target.origin !== apiOrigin
           if (crossOrigin && options.crossOrigin === "fail") return refuse
