@@ -14,7 +14,7 @@
  * |---|---|---|
  * | `--port`, `-p` | `8080` | TCP port (0: any free port) |
  * | `--host` | `127.0.0.1` | address to listen on |
- * | `--faults` | `none` | preset: `none`, `realistic`, `harsh`, `outage`, `scaling-up` |
+ * | `--faults` | `none` | preset: `none`, `realistic`, `harsh`, `outage`, `scaling-up`, `quota-headers`, `quota-bare` |
  * | `--seed` | `1` | seed of every random choice |
  * | `--config` | | a JSON sandbox config; the flags override it |
  *

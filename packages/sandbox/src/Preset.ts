@@ -1,6 +1,6 @@
 /**
  * Named sets of settings: the `preset` of a config, the CLI's `--faults` and `PUT /__sandbox/preset/:name`.
- * A preset sets `tokens`, `quota`, `retryAfterFormat`, `rateLimitHeaders` and `faults`.
+ * A preset sets `tokens`, `quota`, `retryAfterFormat`, `rateLimitHeaders`, `quotaResponse` and `faults`.
  *
  * | preset | token lifetime | token requests | quota | faults |
  * |---|---|---|---|---|
@@ -9,6 +9,8 @@
  * | `harsh` | 60 s | 5 / 60 s | 20 req / 1 s, Retry-After as HTTP-date | 5% 5xx, 2% 503 + Retry-After 1 s, 0.5% hang, 0.5% stall, 1% reset before, 1% reset after, 10% latency 50–500 ms, scaling-up window (40% 503, Retry-After 2 s) 10 s of every 60 s from 30 s, 5% token endpoint 503 |
  * | `outage` | 3600 s | unlimited | none | 100% 503 (Retry-After 5 s) from 5 s to 25 s, then recovery |
  * | `scaling-up` | 3600 s | unlimited | none | 40% 503 (Retry-After 2 s) 30 s of every 60 s from 5 s |
+ * | `quota-headers` | 3600 s | unlimited | 100 req / 10 s, fixed windows starting at 3.370 s past every 10 s, every rate-limit header style (`"all"`) | none |
+ * | `quota-bare` | 3600 s | unlimited | token bucket of 10 refilled at 20 / s; 429s as nginx sends them (no Retry-After, no headers, HTML) | none |
  *
  * Windows are timed from the moment the preset (or any faults) was set.
  *
@@ -54,5 +56,5 @@ export const settings = (name: Name): Settings => internal.presets[name]
  */
 export type Settings = Pick<
   internal.SandboxConfigInput,
-  "tokens" | "quota" | "retryAfterFormat" | "rateLimitHeaders" | "faults"
+  "tokens" | "quota" | "retryAfterFormat" | "rateLimitHeaders" | "quotaResponse" | "faults"
 >

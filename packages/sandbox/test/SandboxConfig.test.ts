@@ -5,6 +5,10 @@ import * as fc from "fast-check"
 import * as Util from "node:util"
 
 const notAnObject = `must be a JSON object of settings, such as { "preset": "realistic", "seed": 7 }`
+const mustBePreset =
+  `must be one of "none", "realistic", "harsh", "outage", "scaling-up", "quota-headers", "quota-bare"`
+const mustBeAlgorithm = `must be one of "fixed-window", "token-bucket"`
+const mustBeRateLimitHeaders = `must be true, false or one of "draft-11", "legacy", "x-ratelimit", "all"`
 
 const decode = (input: unknown) => Effect.runSync(Effect.either(SandboxConfig.decodeUnknown(input)))
 
@@ -75,7 +79,7 @@ describe("SandboxConfig.decode", () => {
       { path: "faults.hng", message: "is not a known setting (check its spelling)" },
       { path: "faults.latency.maxMs", message: "must be >= minMs" },
       { path: "port", message: "must be a TCP port between 0 and 65535 (0: any free port)" },
-      { path: "preset", message: `must be one of "none", "realistic", "harsh", "outage", "scaling-up"` },
+      { path: "preset", message: mustBePreset },
       { path: "quota.limit", message: "must be a number of requests (an integer >= 1)" },
       { path: "seed", message: "must be an integer" }
     ])
@@ -98,6 +102,96 @@ describe("SandboxConfig.decode", () => {
       { path: "tokens", message: "must be an object { lifetimeSeconds, requestLimit }" }
     ])
     expect(issuesOf("port=8080")).toEqual([{ path: "(config)", message: notAnObject }])
+  })
+
+  it("decodes the quota modes, leaving a quota written without them as it was", () => {
+    const config = Effect.runSync(SandboxConfig.decode({
+      quota: { limit: 50, windowSeconds: 1, algorithm: "token-bucket", burst: 10 },
+      rateLimitHeaders: "draft-11",
+      quotaResponse: "bare",
+      clients: [
+        {
+          clientId: "a",
+          clientSecret: "s",
+          roles: ["items:read"],
+          quota: { limit: 5, windowSeconds: 10, alignMillis: 250 }
+        },
+        { clientId: "b", clientSecret: "s", roles: ["items:read"], quota: null },
+        { clientId: "c", clientSecret: "s", roles: ["items:read"] }
+      ]
+    }))
+    expect(config.quota).toEqual({ limit: 50, windowSeconds: 1, algorithm: "token-bucket", burst: 10 })
+    expect(config.rateLimitHeaders).toBe("draft-11")
+    expect(config.quotaResponse).toBe("bare")
+    expect(config.clients.map((client) => client.quota)).toEqual([
+      { limit: 5, windowSeconds: 10, alignMillis: 250 },
+      null,
+      undefined
+    ])
+    expect("quota" in config.clients[2]!).toBe(false)
+    // The defaults: "api" answers, and a quota decodes to exactly what was written (the algorithm's defaults
+    // apply where it is checked), so existing configs mean the same.
+    const plain = Effect.runSync(
+      SandboxConfig.decode({ quota: { limit: 3, windowSeconds: 10 }, rateLimitHeaders: true })
+    )
+    expect(plain.quota).toEqual({ limit: 3, windowSeconds: 10 })
+    expect(plain.rateLimitHeaders).toBe(true)
+    expect(plain.quotaResponse).toBe("api")
+    for (const mode of [false, true, "draft-11", "legacy", "x-ratelimit", "all"] as const) {
+      expect(Effect.runSync(SandboxConfig.decode({ rateLimitHeaders: mode })).rateLimitHeaders).toBe(mode)
+    }
+  })
+
+  it("names every wrong quota setting", () => {
+    expect(issuesOf({
+      quota: { limit: 5, windowSeconds: 1, algorithm: "leaky-bucket", burst: 0, alignMillis: 1.5 },
+      rateLimitHeaders: "draft-12",
+      quotaResponse: "nginx"
+    })).toEqual([
+      { path: "quota.algorithm", message: mustBeAlgorithm },
+      { path: "quota.alignMillis", message: "must be a number of milliseconds (an integer >= 0)" },
+      { path: "quota.burst", message: "must be a number of requests (an integer >= 1)" },
+      { path: "quotaResponse", message: `must be one of "api", "bare"` },
+      { path: "rateLimitHeaders", message: mustBeRateLimitHeaders }
+    ])
+    // Settings of the other algorithm, and a shift of a whole window or more.
+    expect(issuesOf({ quota: { limit: 5, windowSeconds: 1, burst: 10 } })).toEqual([
+      {
+        path: "quota.burst",
+        message: `applies only to algorithm "token-bucket": set algorithm to "token-bucket" or remove burst`
+      }
+    ])
+    expect(issuesOf({ quota: { limit: 5, windowSeconds: 1, algorithm: "token-bucket", alignMillis: 10 } })).toEqual([
+      {
+        path: "quota.alignMillis",
+        message:
+          `applies only to algorithm "fixed-window" (a token bucket has no window boundaries): remove alignMillis`
+      }
+    ])
+    expect(issuesOf({ quota: { limit: 5, windowSeconds: 1, alignMillis: 1000 } })).toEqual([
+      {
+        path: "quota.alignMillis",
+        message:
+          "must be less than the window (windowSeconds x 1000 milliseconds): a shift by a whole window changes nothing"
+      }
+    ])
+    expect(Effect.runSync(SandboxConfig.decode({ quota: { limit: 5, windowSeconds: 1, alignMillis: 999 } })).quota)
+      .toEqual({ limit: 5, windowSeconds: 1, alignMillis: 999 })
+    // A client's own quota is checked the same way, under its path.
+    expect(issuesOf({
+      clients: [
+        { clientId: "a", clientSecret: "s", roles: [], quota: { limit: 0, windowSeconds: 1 } },
+        { clientId: "b", clientSecret: "s", roles: [], quota: 5 },
+        { clientId: "c", clientSecret: "s", roles: [], quota: { limit: 1, windowSeconds: 1, burst: 2 } }
+      ]
+    })).toEqual([
+      { path: "clients[0].quota.limit", message: "must be a number of requests (an integer >= 1)" },
+      { path: "clients[1].quota", message: "must be null (no limit) or an object { limit, windowSeconds }" },
+      {
+        path: "clients[2].quota.burst",
+        message: `applies only to algorithm "token-bucket": set algorithm to "token-bucket" or remove burst`
+      }
+    ])
   })
 
   it("rejects duplicate client ids and bad roles without quoting secrets", () => {
@@ -201,7 +295,7 @@ const objectOf = (entries: ReadonlyArray<readonly [string, unknown]>): Record<st
 
 describe("SandboxConfig errors never quote the input", () => {
   const client = { clientId: "team-a", clientSecret: "ok-secret", roles: ["items:read"] }
-  const wrongShapes: ReadonlyArray<readonly [string, unknown, ReadonlyArray<{ path: string; message: string }>]> = [
+  const wrongShapes: Array<readonly [string, unknown, ReadonlyArray<{ path: string; message: string }>]> = [
     ["clients as an array of strings", { clients: [CANARY, `id:${CANARY}`] }, [
       { path: "clients[0]", message: "must be an object { clientId, clientSecret, roles }" },
       { path: "clients[1]", message: "must be an object { clientId, clientSecret, roles }" }
@@ -264,13 +358,27 @@ describe("SandboxConfig errors never quote the input", () => {
       { path: "faults.windows[0].kind", message: `must be one of "scaling-up", "outage"` },
       { path: "host", message: "must be a host name or IP address" },
       { path: "port", message: "must be a TCP port between 0 and 65535 (0: any free port)" },
-      { path: "preset", message: `must be one of "none", "realistic", "harsh", "outage", "scaling-up"` },
+      { path: "preset", message: mustBePreset },
       { path: "quota", message: "must be null (no limit) or an object { limit, windowSeconds }" },
-      { path: "rateLimitHeaders", message: "must be true or false" },
+      { path: "rateLimitHeaders", message: mustBeRateLimitHeaders },
       { path: "retryAfterFormat", message: `must be one of "delta-seconds", "http-date"` },
       { path: "seed", message: "must be an integer" }
     ]]
   ]
+
+  wrongShapes.push(["a secret in the quota settings", {
+    quota: { limit: 1, windowSeconds: 1, algorithm: CANARY, burst: CANARY, alignMillis: CANARY },
+    quotaResponse: CANARY,
+    clients: [{ ...client, quota: CANARY }, { ...client, clientId: "team-b", quota: { limit: CANARY } }]
+  }, [
+    { path: "clients[0].quota", message: "must be null (no limit) or an object { limit, windowSeconds }" },
+    { path: "clients[1].quota.limit", message: "must be a number of requests (an integer >= 1)" },
+    { path: "clients[1].quota.windowSeconds", message: "is required" },
+    { path: "quota.alignMillis", message: "must be a number of milliseconds (an integer >= 0)" },
+    { path: "quota.algorithm", message: `must be one of "fixed-window", "token-bucket"` },
+    { path: "quota.burst", message: "must be a number of requests (an integer >= 1)" },
+    { path: "quotaResponse", message: `must be one of "api", "bare"` }
+  ]])
 
   for (const [name, input, issues] of wrongShapes) {
     it(`${name}: names the field, never the value`, () => {
@@ -315,7 +423,7 @@ describe("SandboxConfig.decodeUnknown never throws", () => {
     ["port", (v) => ({ port: v }), "must be a TCP port between 0 and 65535 (0: any free port)"],
     ["seed", (v) => ({ seed: v }), "must be an integer"],
     ["host", (v) => ({ host: v }), "must be a host name or IP address"],
-    ["preset", (v) => ({ preset: v }), `must be one of "none", "realistic", "harsh", "outage", "scaling-up"`],
+    ["preset", (v) => ({ preset: v }), mustBePreset],
     ["maxBodyBytes", (v) => ({ maxBodyBytes: v }), "must be a number of bytes (an integer >= 1)"],
     [
       "tokens.lifetimeSeconds",
@@ -325,6 +433,24 @@ describe("SandboxConfig.decodeUnknown never throws", () => {
     [
       "quota.limit",
       (v) => ({ quota: { limit: v, windowSeconds: 1 } }),
+      "must be a number of requests (an integer >= 1)"
+    ],
+    ["quota.algorithm", (v) => ({ quota: { limit: 1, windowSeconds: 1, algorithm: v } }), mustBeAlgorithm],
+    [
+      "quota.burst",
+      (v) => ({ quota: { limit: 1, windowSeconds: 1, algorithm: "token-bucket", burst: v } }),
+      "must be a number of requests (an integer >= 1)"
+    ],
+    [
+      "quota.alignMillis",
+      (v) => ({ quota: { limit: 1, windowSeconds: 1, alignMillis: v } }),
+      "must be a number of milliseconds (an integer >= 0)"
+    ],
+    ["rateLimitHeaders", (v) => ({ rateLimitHeaders: v }), mustBeRateLimitHeaders],
+    ["quotaResponse", (v) => ({ quotaResponse: v }), `must be one of "api", "bare"`],
+    [
+      "clients[0].quota.limit",
+      (v) => ({ clients: [{ clientId: "a", clientSecret: "b", roles: [], quota: { limit: v, windowSeconds: 1 } }] }),
       "must be a number of requests (an integer >= 1)"
     ],
     ["faults.hang", (v) => ({ faults: { hang: v } }), "must be a probability between 0 and 1"],
@@ -413,6 +539,7 @@ describe("SandboxConfig.decodeUnknown never throws", () => {
       "quota",
       "retryAfterFormat",
       "rateLimitHeaders",
+      "quotaResponse",
       "maxBodyBytes",
       "defaultPageSize",
       "maxPageSize",
@@ -427,6 +554,9 @@ describe("SandboxConfig.decodeUnknown never throws", () => {
       "requestLimit",
       "limit",
       "windowSeconds",
+      "algorithm",
+      "burst",
+      "alignMillis",
       "serverError",
       "unavailable",
       "hang",
@@ -482,6 +612,11 @@ describe("SandboxConfig.decodeUnknown never throws", () => {
         [(v) => ({ tokens: v })],
         [(v) => ({ tokens: { requestLimit: v } })],
         [(v) => ({ quota: v })],
+        [(v) => ({ quota: { limit: 5, windowSeconds: 1, algorithm: v } })],
+        [(v) => ({ quota: { limit: 5, windowSeconds: 1, algorithm: "token-bucket", burst: v } })],
+        [(v) => ({ quota: { limit: 5, windowSeconds: 1, alignMillis: v } })],
+        [(v) => ({ clients: [{ clientId: "a", clientSecret: "b", roles: [], quota: v }] })],
+        [(v) => ({ rateLimitHeaders: v, quotaResponse: v })],
         [(v) => ({ faults: v })],
         [(v) => ({ faults: { serverError: v } })],
         [(v) => ({ faults: { latency: v } })],

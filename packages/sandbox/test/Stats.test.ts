@@ -1,7 +1,7 @@
 import { Preset, Sandbox } from "@bulwark/sandbox"
 import { HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, TestClock } from "effect"
 import { decodeStats, exchange, item, json, stats, token, transports, withToken } from "./utils.js"
 
 describe.each(transports)("over $name", ({ sandboxLayer }) => {
@@ -64,6 +64,32 @@ describe.each(transports)("over $name", ({ sandboxLayer }) => {
         yield* sandbox.usePreset("none")
         expect((yield* exchange(HttpClientRequest.get("/__sandbox/stats"))).status).toBe(200)
       }).pipe(Effect.provide(sandboxLayer())))
+
+    it.effect("counts 429s by route and early retries, over HTTP too, in every quota mode", () =>
+      Effect.gen(function*() {
+        const sandbox = yield* Sandbox.Sandbox
+        const accessToken = yield* token()
+        const get = () => exchange(HttpClientRequest.get("/v1/items").pipe(withToken(accessToken)))
+        const getOne = () => exchange(HttpClientRequest.get("/v1/items/itm_00000001").pipe(withToken(accessToken)))
+        // A token bucket of 2 answering with Retry-After: the third request is refused, the fourth is early.
+        expect([(yield* get()).status, (yield* getOne()).status, (yield* get()).status]).toEqual([200, 404, 429])
+        expect((yield* getOne()).status).toBe(429)
+        // Bare 429s: no Retry-After, so nothing more counts as early.
+        yield* sandbox.usePreset("quota-bare")
+        yield* TestClock.adjust("1 second")
+        for (let i = 0; i < 11; i++) yield* get()
+        yield* getOne()
+        const overHttp = decodeStats(json((yield* exchange(HttpClientRequest.get("/__sandbox/stats"))).text))
+        expect(overHttp).toEqual(yield* stats)
+        expect(overHttp.requests).toMatchObject({
+          "GET /v1/items": { "200": 11, "429": 2 },
+          "GET /v1/items/:id": { "404": 1, "429": 2 }
+        })
+        expect(overHttp.rateLimited).toBe(4)
+        expect(overHttp.earlyRetries).toEqual({ "bulwark-demo": 1 })
+      }).pipe(Effect.provide(sandboxLayer({
+        quota: { limit: 1, windowSeconds: 1, algorithm: "token-bucket", burst: 2 }
+      }))))
 
     it.effect("setFaults validates its input", () =>
       Effect.gen(function*() {

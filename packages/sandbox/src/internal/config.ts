@@ -216,7 +216,7 @@ export type FaultsInput = Schema.Schema.Encoded<typeof FaultsSchema>
 // ---------------------------------------------------------------------------------------------
 
 /** @internal */
-export const PresetName = oneOf("none", "realistic", "harsh", "outage", "scaling-up")
+export const PresetName = oneOf("none", "realistic", "harsh", "outage", "scaling-up", "quota-headers", "quota-bare")
 
 /** @internal */
 export type PresetName = Schema.Schema.Type<typeof PresetName>
@@ -238,6 +238,70 @@ export type RateLimit = Schema.Schema.Type<typeof RateLimit>
 /** `Schema.NullOr(RateLimit)`, whose `null` branch says the same as its object branch. */
 const RateLimitOrNull = Schema.Union(RateLimit, Schema.Null.annotations(must(RATE_LIMIT)))
 
+/** @internal */
+export const QuotaAlgorithm = oneOf("fixed-window", "token-bucket")
+
+/** @internal */
+export type QuotaAlgorithm = Schema.Schema.Type<typeof QuotaAlgorithm>
+
+const BURST_WITHOUT_BUCKET = says(
+  "applies only to algorithm \"token-bucket\": set algorithm to \"token-bucket\" or remove burst"
+)
+const ALIGN_WITH_BUCKET = says(
+  "applies only to algorithm \"fixed-window\" (a token bucket has no window boundaries): remove alignMillis"
+)
+const ALIGN_NOT_BELOW_WINDOW = says(
+  "must be less than the window (windowSeconds x 1000 milliseconds): a shift by a whole window changes nothing"
+)
+
+/**
+ * The request quota of the resource routes: {@link RateLimit} plus how it is enforced. The optional fields have
+ * no decoded default, so a config written before they existed decodes to the very same value; the defaults
+ * (`"fixed-window"`, `burst = limit`, `alignMillis = 0`) are applied where the quota is checked.
+ *
+ * @internal
+ */
+export const Quota = Schema.Struct({
+  limit: positiveInt("a number of requests"),
+  windowSeconds: positiveNumber("a number of seconds"),
+  algorithm: Schema.optionalWith(QuotaAlgorithm, { exact: true }),
+  burst: Schema.optionalWith(positiveInt("a number of requests"), { exact: true }),
+  alignMillis: Schema.optionalWith(nonNegativeInt("a number of milliseconds"), { exact: true })
+}).annotations(mustBe(RATE_LIMIT)).pipe(
+  Schema.filter((quota) => {
+    const issues: Array<Schema.FilterIssue> = []
+    const bucket = quota.algorithm === "token-bucket"
+    if (quota.burst !== undefined && !bucket) issues.push({ path: ["burst"], message: BURST_WITHOUT_BUCKET })
+    if (quota.alignMillis !== undefined) {
+      if (bucket) issues.push({ path: ["alignMillis"], message: ALIGN_WITH_BUCKET })
+      else if (quota.alignMillis >= quota.windowSeconds * 1000) {
+        issues.push({ path: ["alignMillis"], message: ALIGN_NOT_BELOW_WINDOW })
+      }
+    }
+    return issues.length === 0 ? true : issues
+  })
+)
+
+/** @internal */
+export type Quota = Schema.Schema.Type<typeof Quota>
+
+/** `Schema.NullOr(Quota)`, whose `null` branch says the same as its object branch. */
+const QuotaOrNull = Schema.Union(Quota, Schema.Null.annotations(must(RATE_LIMIT)))
+
+/** @internal */
+export const RateLimitHeaders = Schema.Literal(false, true, "draft-11", "legacy", "x-ratelimit", "all").annotations(
+  must("must be true, false or one of \"draft-11\", \"legacy\", \"x-ratelimit\", \"all\"")
+)
+
+/** @internal */
+export type RateLimitHeaders = Schema.Schema.Type<typeof RateLimitHeaders>
+
+/** @internal */
+export const QuotaResponse = oneOf("api", "bare")
+
+/** @internal */
+export type QuotaResponse = Schema.Schema.Type<typeof QuotaResponse>
+
 const STRING_1_TO_255 = "must be a string of 1 to 255 characters"
 
 /** @internal */
@@ -248,7 +312,9 @@ export const ClientSchema = Schema.Struct({
   ),
   roles: Schema.Array(ScopeToken).annotations(
     mustBe("must be an array of OAuth scope tokens, such as [\"items:read\"]")
-  )
+  ),
+  /** This client's own quota, instead of the config's `quota` (`null`: none for this client). */
+  quota: Schema.optionalWith(QuotaOrNull, { exact: true })
 }).annotations(mustBe("must be an object { clientId, clientSecret, roles }"))
 
 const Clients = Schema.NonEmptyArray(ClientSchema).annotations(
@@ -295,15 +361,13 @@ const SandboxConfigStruct = Schema.Struct({
     exact: true
   }),
   tokens: Schema.optionalWith(TokensSchema, { default: defaults(TokensSchema), exact: true }),
-  quota: Schema.optionalWith(RateLimitOrNull, { default: () => null, exact: true }),
+  quota: Schema.optionalWith(QuotaOrNull, { default: () => null, exact: true }),
   retryAfterFormat: Schema.optionalWith(oneOf("delta-seconds", "http-date"), {
     default: () => "delta-seconds" as const,
     exact: true
   }),
-  rateLimitHeaders: Schema.optionalWith(Schema.Boolean.annotations(must("must be true or false")), {
-    default: () => false,
-    exact: true
-  }),
+  rateLimitHeaders: Schema.optionalWith(RateLimitHeaders, { default: () => false, exact: true }),
+  quotaResponse: Schema.optionalWith(QuotaResponse, { default: () => "api" as const, exact: true }),
   maxBodyBytes: Schema.optionalWith(positiveInt("a number of bytes"), { default: () => 1024 * 1024, exact: true }),
   defaultPageSize: Schema.optionalWith(positiveInt("a number of items"), { default: () => 100, exact: true }),
   maxPageSize: Schema.optionalWith(positiveInt("a number of items"), { default: () => 500, exact: true }),
@@ -346,9 +410,15 @@ export type SandboxConfigInput = Schema.Schema.Encoded<typeof SandboxConfigSchem
  *
  * @internal
  */
-export type Policy = Pick<SandboxConfig, "tokens" | "quota" | "retryAfterFormat" | "rateLimitHeaders" | "faults">
+export type Policy = Pick<
+  SandboxConfig,
+  "tokens" | "quota" | "retryAfterFormat" | "rateLimitHeaders" | "quotaResponse" | "faults"
+>
 
-type PolicyInput = Pick<SandboxConfigInput, "tokens" | "quota" | "retryAfterFormat" | "rateLimitHeaders" | "faults">
+type PolicyInput = Pick<
+  SandboxConfigInput,
+  "tokens" | "quota" | "retryAfterFormat" | "rateLimitHeaders" | "quotaResponse" | "faults"
+>
 
 // ---------------------------------------------------------------------------------------------
 // presets
@@ -361,6 +431,7 @@ export const presets: Readonly<Record<PresetName, PolicyInput>> = {
     quota: null,
     retryAfterFormat: "delta-seconds",
     rateLimitHeaders: false,
+    quotaResponse: "api",
     faults: {}
   },
   realistic: {
@@ -368,6 +439,7 @@ export const presets: Readonly<Record<PresetName, PolicyInput>> = {
     quota: { limit: 50, windowSeconds: 1 },
     retryAfterFormat: "delta-seconds",
     rateLimitHeaders: true,
+    quotaResponse: "api",
     faults: {
       serverError: { probability: 0.01, statuses: [500, 502, 503, 504], htmlRatio: 0.5 },
       latency: { probability: 0.02, minMs: 20, maxMs: 150 }
@@ -378,6 +450,7 @@ export const presets: Readonly<Record<PresetName, PolicyInput>> = {
     quota: { limit: 20, windowSeconds: 1 },
     retryAfterFormat: "http-date",
     rateLimitHeaders: true,
+    quotaResponse: "api",
     faults: {
       serverError: { probability: 0.05, statuses: [500, 502, 503, 504], htmlRatio: 0.5 },
       unavailable: { probability: 0.02, retryAfterSeconds: 1 },
@@ -402,6 +475,7 @@ export const presets: Readonly<Record<PresetName, PolicyInput>> = {
     quota: null,
     retryAfterFormat: "delta-seconds",
     rateLimitHeaders: false,
+    quotaResponse: "api",
     faults: {
       windows: [{ kind: "outage", startAfterSeconds: 5, durationSeconds: 20, probability: 1, retryAfterSeconds: 5 }]
     }
@@ -411,6 +485,7 @@ export const presets: Readonly<Record<PresetName, PolicyInput>> = {
     quota: null,
     retryAfterFormat: "delta-seconds",
     rateLimitHeaders: false,
+    quotaResponse: "api",
     faults: {
       windows: [{
         kind: "scaling-up",
@@ -421,11 +496,27 @@ export const presets: Readonly<Record<PresetName, PolicyInput>> = {
         retryAfterSeconds: 2
       }]
     }
+  },
+  "quota-headers": {
+    tokens: { lifetimeSeconds: 3600, requestLimit: null },
+    quota: { limit: 100, windowSeconds: 10, alignMillis: 3370 },
+    retryAfterFormat: "delta-seconds",
+    rateLimitHeaders: "all",
+    quotaResponse: "api",
+    faults: {}
+  },
+  "quota-bare": {
+    tokens: { lifetimeSeconds: 3600, requestLimit: null },
+    quota: { limit: 20, windowSeconds: 1, algorithm: "token-bucket", burst: 10 },
+    retryAfterFormat: "delta-seconds",
+    rateLimitHeaders: false,
+    quotaResponse: "bare",
+    faults: {}
   }
 }
 
 const PolicySchema = SandboxConfigStruct.pipe(
-  Schema.pick("tokens", "quota", "retryAfterFormat", "rateLimitHeaders", "faults")
+  Schema.pick("tokens", "quota", "retryAfterFormat", "rateLimitHeaders", "quotaResponse", "faults")
 )
 
 /** @internal */

@@ -101,17 +101,20 @@ export const httpDate = (now: number): string => {
 /**
  * Formats a Retry-After asking the client to come back at `at` (epoch millis), and returns the instant the
  * header actually names, which is when a client honouring it comes back: delta-seconds are rounded up to
- * whole seconds from now, an HTTP-date up to the next whole second.
+ * whole seconds from now (and are at least `minSeconds`), an HTTP-date up to the next whole second.
+ *
+ * A quota's 429 passes `minSeconds: 1`, as real APIs do: a client told "0" would come straight back.
  *
  * @internal
  */
 export const retryAfterAt = (
   state: State,
   now: number,
-  at: number
+  at: number,
+  minSeconds = 0
 ): { readonly value: string; readonly at: number } => {
   if (state.policy.retryAfterFormat === "delta-seconds") {
-    const seconds = Math.max(0, Math.ceil((at - now) / 1000))
+    const seconds = Math.max(minSeconds, Math.ceil((at - now) / 1000))
     return { value: String(seconds), at: now + seconds * 1000 }
   }
   const rounded = Math.ceil(at / 1000) * 1000

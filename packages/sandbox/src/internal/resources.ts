@@ -3,6 +3,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
+import type { Quota, RateLimitHeaders } from "./config.js"
 import { ConnectionControl } from "./connection.js"
 import type { Fault } from "./faults.js"
 import { gatewayPage } from "./faults.js"
@@ -11,7 +12,7 @@ import { badRequest, errorCodes, errorResponse, fromStored, readJson, REALM, ret
 import type { FieldIssue } from "./items.js"
 import * as Items from "./items.js"
 import { canonicalJson, parseBearer } from "./parsers.js"
-import type { State, StoredResponse, TokenRecord } from "./state.js"
+import type { QuotaCheck, State, StoredResponse, TokenRecord } from "./state.js"
 import { itemNumber } from "./state.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -60,12 +61,84 @@ const faultResponse = (state: State, fault: Fault, now: number): Response | unde
   }
 }
 
-const rateLimitHeaders = (limit: number, remaining: number, resetMs: number, windowSeconds: number) => ({
-  "ratelimit-limit": String(limit),
-  "ratelimit-remaining": String(remaining),
-  "ratelimit-reset": String(Math.max(0, Math.ceil(resetMs / 1000))),
-  "ratelimit-policy": `${limit};w=${windowSeconds}`
+/**
+ * The rate-limit headers of a quota'd response, in the config's `rateLimitHeaders` style (not `false`). `Reset`
+ * and `t` are delta-seconds rounded up (a client waiting that long finds the window over or the bucket full);
+ * `X-RateLimit-Reset` is that instant in epoch seconds (from the `Clock`), rounded up, as GitHub sends it.
+ */
+const rateLimitHeaders = (
+  mode: Exclude<RateLimitHeaders, false>,
+  quota: Quota,
+  check: QuotaCheck,
+  now: number
+): Record<string, string> => {
+  const limit = String(check.limit)
+  const remaining = String(check.remaining)
+  const reset = String(Math.max(0, Math.ceil(check.resetMs / 1000)))
+  switch (mode) {
+    case true:
+      return {
+        "ratelimit-limit": limit,
+        "ratelimit-remaining": remaining,
+        "ratelimit-reset": reset,
+        "ratelimit-policy": `${quota.limit};w=${quota.windowSeconds}`
+      }
+    case "draft-11":
+      return draft11(quota, remaining, reset)
+    case "legacy":
+      return { "ratelimit-limit": limit, "ratelimit-remaining": remaining, "ratelimit-reset": reset }
+    case "x-ratelimit":
+      return xRateLimit(limit, remaining, check, now)
+    case "all":
+      return {
+        ...draft11(quota, remaining, reset),
+        "ratelimit-limit": limit,
+        "ratelimit-remaining": remaining,
+        "ratelimit-reset": reset,
+        ...xRateLimit(limit, remaining, check, now)
+      }
+  }
+}
+
+/** draft-ietf-httpapi-ratelimit-headers-11: one policy, named `"default"`, as Structured Field lists. */
+const draft11 = (quota: Quota, remaining: string, reset: string): Record<string, string> => ({
+  "ratelimit-policy": `"default";q=${quota.limit};w=${quota.windowSeconds}`,
+  "ratelimit": `"default";r=${remaining};t=${reset}`
 })
+
+const xRateLimit = (limit: string, remaining: string, check: QuotaCheck, now: number): Record<string, string> => ({
+  "x-ratelimit-limit": limit,
+  "x-ratelimit-remaining": remaining,
+  "x-ratelimit-reset": String(Math.ceil((now + check.resetMs) / 1000))
+})
+
+/**
+ * What nginx's `limit_req` sends over its limit (with `limit_req_status 429`): no `Retry-After`, no rate-limit
+ * headers, a small HTML page.
+ */
+const barePage =
+  "<html><head><title>429 Too Many Requests</title></head><body><center><h1>429 Too Many Requests</h1></center>" +
+  "<hr><center>nginx</center></body></html>"
+
+const quotaExceeded = (state: State, quota: Quota, check: QuotaCheck, clientId: string, now: number): Response => {
+  const after = retryAfterAt(state, now, now + check.retryMs, 1)
+  const seconds = Math.max(1, Math.ceil(check.retryMs / 1000))
+  state.noteRetryAfter(clientId, after.at)
+  const bucket = quota.algorithm === "token-bucket"
+  const rule = bucket
+    ? `${quota.limit} requests per ${quota.windowSeconds} s, in bursts of at most ${check.limit}`
+    : `${quota.limit} requests per ${quota.windowSeconds} s`
+  return errorResponse(
+    429,
+    `Quota exceeded: client ${clientId} may send ${rule}; retry after ${seconds} s`,
+    [
+      bucket
+        ? { quota: "requests", limit: quota.limit, windowSeconds: quota.windowSeconds, burst: check.limit }
+        : { quota: "requests", limit: quota.limit, windowSeconds: quota.windowSeconds }
+    ],
+    { "retry-after": after.value }
+  )
+}
 
 const stall = (response: Response): Response | undefined => {
   const body = response.body
@@ -130,32 +203,28 @@ export const resource = (role: string, handler: ResourceHandler): Handler => (ct
       )
     }
 
-    // Quota.
-    const quota = state.policy.quota
+    // Quota: the client's own, or the policy's.
+    const client = state.clients.get(known.clientId)
+    const quota = state.quotaOf(client)
     let limitHeaders: Record<string, string> | undefined
     if (quota !== null) {
-      const check = state.checkQuota(state.quotas, quota, known.clientId, now)
-      if (state.policy.rateLimitHeaders) {
-        limitHeaders = rateLimitHeaders(check.limit, check.remaining, check.resetMs, quota.windowSeconds)
-      }
+      const check = state.checkResourceQuota(quota, known.clientId, now)
+      const mode = state.policy.rateLimitHeaders
       if (!check.allowed) {
         state.rateLimited++
-        const after = retryAfterAt(state, now, now + check.resetMs)
-        const seconds = Math.ceil(check.resetMs / 1000)
-        state.noteRetryAfter(known.clientId, after.at)
-        return errorResponse(
-          429,
-          `Quota exceeded: client ${known.clientId} may send ${quota.limit} requests per ${quota.windowSeconds} s; ` +
-            `retry after ${seconds} s`,
-          [{ quota: "requests", limit: quota.limit, windowSeconds: quota.windowSeconds }],
-          { "retry-after": after.value, ...limitHeaders }
-        )
+        if (state.policy.quotaResponse === "bare") {
+          return HttpServerResponse.text(barePage, { status: 429, contentType: "text/html" })
+        }
+        const response = quotaExceeded(state, quota, check, known.clientId, now)
+        return mode === false
+          ? response
+          : HttpServerResponse.setHeaders(response, rateLimitHeaders(mode, quota, check, now))
       }
+      if (mode !== false) limitHeaders = rateLimitHeaders(mode, quota, check, now)
     }
 
     // Roles.
     if (!known.scopes.has(role)) {
-      const client = state.clients.get(known.clientId)
       const hasRole = client !== undefined && client.roles.includes(role)
       const message = hasRole
         ? `The access token was issued without the scope ${role}, which ${request.method} ${ctx.route.split(" ")[1]} ` +

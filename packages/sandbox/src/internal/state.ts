@@ -1,5 +1,5 @@
 import * as Redacted from "effect/Redacted"
-import type { Client, Policy, RateLimit, SandboxConfig } from "./config.js"
+import type { Client, Policy, Quota, RateLimit, SandboxConfig } from "./config.js"
 import type { Decision, FaultKind } from "./faults.js"
 import * as Faults from "./faults.js"
 import type { Item } from "./items.js"
@@ -32,13 +32,28 @@ interface Window {
   count: number
 }
 
+/**
+ * A token bucket. `level` counts tokens in units of `1 / windowMs` of a token, so that a refill of
+ * `limit / windowMs` tokens per millisecond adds exactly `limit` units per millisecond: with whole milliseconds
+ * and a whole number of milliseconds per window, the arithmetic is exact (no drift over a long simulation).
+ */
+interface Bucket {
+  level: number
+  at: number
+  /** The `windowMs` that `level` is counted in. */
+  windowMs: number
+}
+
 /** @internal */
 export interface QuotaCheck {
   readonly allowed: boolean
+  /** What `*-Limit` headers advertise: the window's limit, or a token bucket's capacity. */
   readonly limit: number
   readonly remaining: number
-  /** Milliseconds until the current window ends. */
+  /** Milliseconds until the current window ends, or until the token bucket is full again. */
   readonly resetMs: number
+  /** Milliseconds until a request would be allowed: the window's end, or the next whole token. */
+  readonly retryMs: number
 }
 
 /** @internal */
@@ -89,6 +104,7 @@ export class State {
   tokenSeq = 0
   idempotency = new Map<string, IdempotencyRecord>()
   quotas = new Map<string, Window>()
+  buckets = new Map<string, Bucket>()
   tokenQuotas = new Map<string, Window>()
   notBefore = new Map<string, number>()
   requestSeq = 0
@@ -116,6 +132,7 @@ export class State {
       quota: config.quota,
       retryAfterFormat: config.retryAfterFormat,
       rateLimitHeaders: config.rateLimitHeaders,
+      quotaResponse: config.quotaResponse,
       faults: config.faults
     }
     this.faultsEpoch = now
@@ -128,6 +145,7 @@ export class State {
     this.tokenSeq = 0
     this.idempotency.clear()
     this.quotas.clear()
+    this.buckets.clear()
     this.tokenQuotas.clear()
     this.notBefore.clear()
     this.requestSeq = 0
@@ -292,21 +310,21 @@ export class State {
 
   // ------------------------------------------------------------------------------------------- quotas
 
+  /** The quota of a client's resource requests: its own (`null`: none), or the policy's. */
+  quotaOf(client: Client | undefined): Quota | null {
+    return client !== undefined && client.quota !== undefined ? client.quota : this.policy.quota
+  }
+
+  /** Counts a resource request of `clientId` against `quota`, by the quota's algorithm. */
+  checkResourceQuota(quota: Quota, clientId: string, now: number): QuotaCheck {
+    return quota.algorithm === "token-bucket"
+      ? takeToken(this.buckets, quota, clientId, now)
+      : countInWindow(this.quotas, quota, quota.alignMillis ?? 0, clientId, now)
+  }
+
+  /** Counts a token request of `clientId` against the token request limit (fixed windows on the epoch). */
   checkQuota(windows: Map<string, Window>, limit: RateLimit, clientId: string, now: number): QuotaCheck {
-    const windowMs = limit.windowSeconds * 1000
-    const start = Math.floor(now / windowMs) * windowMs
-    let window = windows.get(clientId)
-    if (window === undefined) {
-      window = { start, count: 0 }
-      windows.set(clientId, window)
-    } else if (window.start !== start) {
-      window.start = start
-      window.count = 0
-    }
-    const resetMs = start + windowMs - now
-    if (window.count >= limit.limit) return { allowed: false, limit: limit.limit, remaining: 0, resetMs }
-    window.count++
-    return { allowed: true, limit: limit.limit, remaining: limit.limit - window.count, resetMs }
+    return countInWindow(windows, limit, 0, clientId, now)
   }
 
   // ------------------------------------------------------------------------------------------- idempotency
@@ -338,6 +356,69 @@ export class State {
     this.items.set(item.id, item)
     this.itemsCreated++
     return item
+  }
+}
+
+/**
+ * Fixed windows of `windowSeconds`, their boundaries at `alignMillis` past each multiple of the window since the
+ * epoch (of the `Clock`): with 10 s windows and `alignMillis: 3370`, windows start at …:03.370, …:13.370 and so on.
+ */
+const countInWindow = (
+  windows: Map<string, Window>,
+  limit: RateLimit,
+  alignMillis: number,
+  key: string,
+  now: number
+): QuotaCheck => {
+  const windowMs = limit.windowSeconds * 1000
+  const start = Math.floor((now - alignMillis) / windowMs) * windowMs + alignMillis
+  let window = windows.get(key)
+  if (window === undefined) {
+    window = { start, count: 0 }
+    windows.set(key, window)
+  } else if (window.start !== start) {
+    window.start = start
+    window.count = 0
+  }
+  const resetMs = start + windowMs - now
+  if (window.count >= limit.limit) {
+    return { allowed: false, limit: limit.limit, remaining: 0, resetMs, retryMs: resetMs }
+  }
+  window.count++
+  return { allowed: true, limit: limit.limit, remaining: limit.limit - window.count, resetMs, retryMs: resetMs }
+}
+
+/**
+ * A token bucket of capacity `burst` (default `limit`), refilled continuously with `limit` tokens per
+ * `windowSeconds`, full when first used; a request takes one token or is refused.
+ */
+const takeToken = (buckets: Map<string, Bucket>, quota: Quota, key: string, now: number): QuotaCheck => {
+  const windowMs = quota.windowSeconds * 1000
+  const burst = quota.burst ?? quota.limit
+  const capacity = burst * windowMs
+  let bucket = buckets.get(key)
+  if (bucket === undefined) {
+    bucket = { level: capacity, at: now, windowMs }
+    buckets.set(key, bucket)
+  } else {
+    // A quota switched at run time (a preset) keeps the tokens left, counted in its own unit, and cut down to
+    // its capacity by the `min` below.
+    if (bucket.windowMs !== windowMs) {
+      bucket.level = bucket.level / bucket.windowMs * windowMs
+      bucket.windowMs = windowMs
+    }
+    const elapsed = now - bucket.at
+    bucket.level = Math.min(capacity, elapsed > 0 ? bucket.level + elapsed * quota.limit : bucket.level)
+    if (elapsed > 0) bucket.at = now
+  }
+  const allowed = bucket.level >= windowMs
+  if (allowed) bucket.level -= windowMs
+  return {
+    allowed,
+    limit: burst,
+    remaining: Math.floor(bucket.level / windowMs),
+    resetMs: (capacity - bucket.level) / quota.limit,
+    retryMs: allowed ? 0 : (windowMs - bucket.level) / quota.limit
   }
 }
 

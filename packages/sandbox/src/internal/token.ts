@@ -153,8 +153,8 @@ export const tokenEndpoint: Handler = (ctx) =>
       const check = state.checkQuota(state.tokenQuotas, limit, client.clientId, now)
       if (!check.allowed) {
         state.rateLimited++
-        const after = retryAfterAt(state, now, now + check.resetMs)
-        const seconds = Math.ceil(check.resetMs / 1000)
+        const after = retryAfterAt(state, now, now + check.retryMs, 1)
+        const seconds = Math.max(1, Math.ceil(check.retryMs / 1000))
         state.noteRetryAfter(client.clientId, after.at)
         return oauthError(
           429,
