@@ -191,7 +191,9 @@ export const plugin: (
 ) => ApiClient.Plugin<CircuitOpen> = internal.plugin
 
 /**
- * Whether an error counts as a failure by default.
+ * Whether an error counts as a failure by default: a 5xx without `Retry-After`, a timeout other than the
+ * caller's deadline, a transport failure, or anything that is not an `ApiError`. A 5xx that carries
+ * `Retry-After` is load shedding and does not count; 4xx never count.
  *
  * @since 0.1.0
  * @category predicates

@@ -98,9 +98,20 @@ describe("CircuitBreaker", () => {
       expect((yield* breaker.state(KEY)).state).toBe("closed")
     }))
 
-  it.scoped("a 503's Retry-After extends the break, within the cap", () =>
+  it.scoped("a 503 with Retry-After is load shedding: by default it never opens the breaker", () =>
     Effect.gen(function*() {
-      const breaker = yield* CircuitBreaker.make({ minimumThroughput: 10, maxRetryAfter: "20 seconds" })
+      const breaker = yield* CircuitBreaker.make({ minimumThroughput: 10 })
+      yield* drive(30, "10 millis", breaker.protect(KEY, Effect.fail(serverError(Duration.seconds(2)))))
+      expect(yield* breaker.state(KEY)).toMatchObject({ state: "closed", failures: 0 })
+    }))
+
+  it.scoped("counted as a failure (isFailure), a 503's Retry-After extends the break, within the cap", () =>
+    Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make({
+        minimumThroughput: 10,
+        maxRetryAfter: "20 seconds",
+        isFailure: () => true
+      })
       yield* drive(10, "10 millis", breaker.protect(KEY, Effect.fail(serverError(Duration.minutes(5)))))
       const view = yield* breaker.state(KEY)
       expect(view.state).toBe("open")

@@ -37,7 +37,9 @@ export const defaultIsFailure = (error: unknown): boolean => {
   if (!ApiError.isApiError(error)) return true
   switch (error._tag) {
     case "ServerError":
-      return true
+      // A 5xx that says when to come back is load shedding, not ill health: the traffic controller waits it
+      // out, and opening the breaker on it would fail calls that could have waited.
+      return error.retryAfter === undefined
     case "Timeout":
       return error.phase !== "deadline"
     case "NetworkError":
