@@ -25,3 +25,11 @@ export * as Plugins from "./Plugins.js"
  * @since 0.1.0
  */
 export * as RateLimitGate from "./RateLimitGate.js"
+
+/**
+ * The quota an API advertises in its response headers (IETF `RateLimit`/`RateLimit-Policy`, the older
+ * `RateLimit-*` and `X-RateLimit-*`), parsed leniently: garbage means "no information".
+ *
+ * @since 0.2.0
+ */
+export * as RateLimitHeaders from "./RateLimitHeaders.js"

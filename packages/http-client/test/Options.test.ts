@@ -1,7 +1,7 @@
 import { ApiClient, Plugins } from "@bulwark/http-client"
 import { HttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Random, Redacted, Schema } from "effect"
+import { Effect, Metric, Random, Redacted, Schema } from "effect"
 import { type Answer, makeFakeApi, runFor, type Sent } from "./fakeApi.js"
 
 const BASE = "https://api.example.com/v1"
@@ -44,17 +44,25 @@ describe("retry options mean what they say", () => {
       expect(yield* limited.sent).toHaveLength(3)
     })))
 
-  it.scoped("time spent waiting before retries is recorded by reason", () =>
+  it.scoped("time spent waiting before retries is recorded: backoff by reason, Retry-After at the origin", () =>
     seeded(Effect.gen(function*() {
       const before = yield* Plugins.retryWaitMillis
-      const { api } = yield* client((_, i) => i < 2 ? { status: 503, headers: { "retry-after": "2" } } : ok, {
+      const backoff = yield* client((_, i) => i < 2 ? { status: 503 } : ok, {
+        budget: false,
+        retry: { base: "1 second" }
+      })
+      expect((yield* runFor(backoff.api.get("/items/1", Item), "1 minute"))._tag).toBe("Success")
+      const after = yield* Plugins.retryWaitMillis
+      expect(after["5xx"] - before["5xx"]).toBeGreaterThan(0)
+
+      // A Retry-After is waited out in the origin's queue, where every call waits: the origin wait metrics.
+      const waitedBefore = (yield* Metric.value(Plugins.metrics.gateWaitMillis)).count
+      const told = yield* client((_, i) => i < 2 ? { status: 503, headers: { "retry-after": "2" } } : ok, {
         budget: false
       })
-      const exit = yield* runFor(api.get("/items/1", Item), "1 minute")
-      expect(exit._tag).toBe("Success")
-      const after = yield* Plugins.retryWaitMillis
-      // Two waits of at least the 2 s the API asked for, labelled as 5xx retries.
-      expect(after["5xx"] - before["5xx"]).toBeGreaterThanOrEqual(4_000)
+      expect((yield* runFor(told.api.get("/items/1", Item), "1 minute"))._tag).toBe("Success")
+      const waited = (yield* Metric.value(Plugins.metrics.gateWaitMillis)).count - waitedBefore
+      expect(waited).toBeGreaterThanOrEqual(4_000)
     })))
 })
 

@@ -22,6 +22,10 @@ export interface CallState {
   /** Per-call overrides of the configured deadline and attempt timeout (`RequestOptions`). */
   deadlineOverride: Duration.Duration | undefined
   attemptTimeoutOverride: Duration.Duration | undefined
+  /** When the call's first attempt reached the traffic controller: its place in an origin's queue. */
+  startedAt: number | undefined
+  /** Attempts made again after the origin said "not now" (429, or 503 with Retry-After). */
+  rateLimitWaits: number
 }
 
 /** Why an attempt was made. */
@@ -41,5 +45,7 @@ export const makeCallState = (): CallState => ({
   reason: "initial",
   deadline: undefined,
   deadlineOverride: undefined,
-  attemptTimeoutOverride: undefined
+  attemptTimeoutOverride: undefined,
+  startedAt: undefined,
+  rateLimitWaits: 0
 })

@@ -9,7 +9,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as EffectRateLimiter from "effect/RateLimiter"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 // The Tag lives in the public module; it is only read inside functions, so the import cycle is harmless.
@@ -17,6 +16,8 @@ import { ApiClient, type RequestOptions, type Service } from "../ApiClient.js"
 import * as RateLimitGate from "../RateLimitGate.js"
 import * as config from "./config.js"
 import * as plugins from "./plugins.js"
+import * as traffic from "./traffic.js"
+import * as TrafficControl from "./trafficControl.js"
 
 /** @internal */
 export type ClientError = ApiError.ApiError | TokenError.TokenError
@@ -115,11 +116,25 @@ export const make = (
       const existing = yield* Effect.serviceOption(RetryBudget.RetryBudget)
       budget = Option.some(Option.isSome(existing) ? existing.value : yield* RetryBudget.make(cfg.budget))
     }
-    let gate = Option.none<RateLimitGate.Service>()
-    if (cfg.rateLimitGate) {
-      const existing = yield* Effect.serviceOption(RateLimitGate.RateLimitGate)
-      gate = Option.some(Option.isSome(existing) ? existing.value : yield* RateLimitGate.makeMemory)
-    }
+    // One traffic controller per client owns every "not now" of each origin. `rateLimitGate: false` (0.x) is
+    // the old way to say `traffic: false`; `rateLimit` the old way to say `traffic.maxRate`.
+    const trafficSettings = cfg.rateLimitGate === false ? false : cfg.traffic
+    const maxRate = trafficSettings === false ? undefined : trafficSettings.maxRate ?? cfg.rateLimit
+    const maxRetryAfterMillis = retry === false
+      ? Duration.toMillis(Duration.seconds(60))
+      : Duration.toMillis(retry.maxRetryAfter)
+    const controller = trafficSettings === false ? undefined : yield* TrafficControl.make({
+      settings: {
+        ...traffic.defaultSettings,
+        headroom: trafficSettings.headroom,
+        reserve: trafficSettings.reserve,
+        maxRate: maxRate === undefined ? 0 : maxRate.limit / Duration.toMillis(maxRate.interval)
+      },
+      maxRetryAfterMillis,
+      maxQueue: trafficSettings.maxQueue,
+      // A gate in the context is a shared one (`@bulwark/redis`): the controller reads and writes its floor.
+      shared: Option.getOrUndefined(yield* Effect.serviceOption(RateLimitGate.RateLimitGate))
+    })
 
     // Redirects are handed on by classification and followed (or refused) by the redirect stage above the
     // bearer stage, so every hop is checked against the API's origin before a token is attached.
@@ -141,15 +156,7 @@ export const make = (
     }
     client = plugins.attemptTimeout(cfg.attemptTimeout, redactor)(client)
     for (const plugin of options?.perAttempt ?? []) client = plugin(client)
-    if (cfg.rateLimit !== undefined) {
-      const limiter = yield* EffectRateLimiter.make({
-        limit: cfg.rateLimit.limit,
-        interval: cfg.rateLimit.interval,
-        algorithm: "token-bucket"
-      })
-      client = plugins.rateLimiter(limiter)(client)
-    }
-    if (cfg.rateLimitGate) client = plugins.rateLimitGate(redactor, gate)(client)
+    if (controller !== undefined) client = plugins.trafficControl(controller, redactor)(client)
     client = plugins.retry({
       schedule: retry === false ? undefined : RetrySchedule.standard({
         maxRetries: retry.maxRetries,
@@ -162,7 +169,10 @@ export const make = (
       idempotencyHeader: cfg.idempotency.header,
       redactor,
       budget,
-      tokens
+      tokens,
+      trafficControlled: controller === undefined || retry === false
+        ? undefined
+        : { maxRateLimitRetries: retry.maxRateLimitRetries, maxRetryAfterMillis }
     })(client)
     client = plugins.idempotencyKey({ header: cfg.idempotency.header, auto: cfg.idempotency.autoKey })(client)
     client = plugins.deadline(cfg.deadline, redactor, "attempts")(client)

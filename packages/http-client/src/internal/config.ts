@@ -95,6 +95,20 @@ const RetrySettings = Schema.Struct({
   maxRetryAfter: Schema.optionalWith(DurationInput, { default: () => Duration.seconds(60) })
 }).annotations({ identifier: "RetrySettings" })
 
+const TrafficSettings = Schema.Struct({
+  /** Calls that may wait in one origin's queue; one more is refused at once with `RateLimited`. */
+  maxQueue: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 1_000_000)), { default: () => 10_000 }),
+  /** The share of a learned or advertised rate that is used. */
+  headroom: Schema.optionalWith(Schema.Number.pipe(Schema.between(0.5, 1)), { default: () => 0.97 }),
+  /** The share of an advertised quota never spent, so `remaining` does not reach 0. */
+  reserve: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 0.5)), { default: () => 0.015 }),
+  /** A ceiling set by hand: at most `limit` requests per `interval` to each origin. */
+  maxRate: Schema.optional(Schema.Struct({
+    limit: Schema.Int.pipe(Schema.positive()),
+    interval: DurationInput
+  }))
+}).annotations({ identifier: "TrafficSettings" })
+
 const RedirectSettings = Schema.Struct({
   /** How many redirects one attempt follows. */
   max: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 20)), { default: () => 5 }),
@@ -128,7 +142,11 @@ export const ClientConfigSchema = Schema.Struct({
     ),
     { default: () => ({}) }
   ),
-  rateLimitGate: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  traffic: Schema.optionalWith(Schema.Union(Schema.Literal(false), TrafficSettings), {
+    default: () => TrafficSettings.make({})
+  }),
+  /** @deprecated `traffic: false` turns the controller off; this alias is kept for 0.x configs. */
+  rateLimitGate: Schema.optional(Schema.Boolean),
   rateLimit: Schema.optional(
     Schema.Struct({
       limit: Schema.Int.pipe(Schema.positive()),

@@ -24,7 +24,11 @@ import * as Schedule from "effect/Schedule"
 import * as Tracer from "effect/Tracer"
 import { RateLimitGate, type Service as RateLimitGateService } from "../RateLimitGate.js"
 import { type CallState, currentCallState, makeCallState, type RetryReason } from "./callState.js"
+import * as RateLimitHeaders from "./rateLimitHeaders.js"
 import { timeoutFail } from "./timeout.js"
+import * as trafficDecisions from "./traffic.js"
+import * as TrafficControl from "./trafficControl.js"
+import type { Controller as TrafficController } from "./trafficControl.js"
 
 type Client<E, R> = HttpClient.HttpClient.With<E, R>
 
@@ -395,18 +399,10 @@ export const metrics = {
     description: "HTTP attempts, labelled by why each was made (initial or the retry reason)",
     incremental: true
   }),
-  gateWaits: Metric.counter("bulwark_http_rate_limit_gate_waits_total", {
-    description: "Attempts that waited for a 429 cool-down",
-    incremental: true
-  }),
-  gateWaitMillis: Metric.counter("bulwark_http_rate_limit_gate_wait_millis_total", {
-    description: "Total time attempts waited for 429 cool-downs, in milliseconds",
-    incremental: true
-  }),
-  gateFailFasts: Metric.counter("bulwark_http_rate_limit_gate_fail_fasts_total", {
-    description: "Attempts that failed at once with RateLimited because the origin's cool-down outlasts the deadline",
-    incremental: true
-  }),
+  // Waits for an origin are the traffic controller's (one metric, whichever stage waits).
+  gateWaits: TrafficControl.metrics.waits,
+  gateWaitMillis: TrafficControl.metrics.waitMillis,
+  gateFailFasts: TrafficControl.metrics.failFasts,
   retryWaitMillis: Metric.counter("bulwark_http_retry_wait_millis_total", {
     description: "Time spent waiting before retries (backoff or Retry-After), in milliseconds, by retry reason",
     incremental: true
@@ -572,6 +568,14 @@ export interface RetryOptions {
   /** Explicit services; when absent they are looked up in the context of each call. */
   readonly budget?: Option.Option<RetryBudget.Service> | undefined
   readonly tokens?: Option.Option<TokenProvider.Service> | undefined
+  /**
+   * A traffic controller sits inside the retries: a "not now" (429, or a 5xx with `Retry-After`) is then
+   * waited out in the origin's queue rather than by this stage's schedule, costs nothing of the retry budget
+   * (a quota is not an outage), and is bounded by `maxRateLimitRetries` and the deadline.
+   */
+  readonly trafficControlled?:
+    | { readonly maxRateLimitRetries: number; readonly maxRetryAfterMillis: number }
+    | undefined
 }
 
 /** @internal */
@@ -650,6 +654,45 @@ export const retry = (options: RetryOptions) => {
                 // A Retry-After that outlasts the deadline: give up now, saying when a retry is allowed.
                 const wait = "retryAfter" in error ? error.retryAfter : undefined
                 const deadlineAt = yield* deadlineOf(state)
+                const traffic = options.trafficControlled
+                if (traffic !== undefined && decision === "retry-after") {
+                  // The origin said "not now": the traffic controller holds this call in the origin's queue
+                  // (in its original place) until the origin may be called again; nothing is slept here.
+                  state.rateLimitWaits += 1
+                  if (state.rateLimitWaits > traffic.maxRateLimitRetries) {
+                    return yield* exit
+                  }
+                  const now = yield* Clock.currentTimeMillis
+                  const waitMillis = wait === undefined ? 0 : Duration.toMillis(wait)
+                  const retryAt = error._tag === "RateLimited" && error.retryAt !== undefined
+                    ? error.retryAt
+                    : now + waitMillis
+                  if (waitMillis > traffic.maxRetryAfterMillis) {
+                    return yield* exit
+                  }
+                  if (deadlineAt !== undefined && retryAt > deadlineAt) {
+                    if (error._tag !== "RateLimited") {
+                      return yield* exit
+                    }
+                    return yield* Effect.fail(
+                      new ApiError.RateLimited({
+                        method: error.method,
+                        url: error.url,
+                        status: error.status,
+                        body: error.body,
+                        snippet: error.snippet,
+                        requestId: error.requestId,
+                        retryAfter: wait,
+                        retryAt,
+                        cause: error.cause
+                      }) as unknown as E
+                    )
+                  }
+                  state.attempt += 1
+                  state.reason = retryReasonOf(error)
+                  exit = yield* attempt
+                  continue
+                }
                 if (error._tag === "RateLimited" && wait !== undefined && deadlineAt !== undefined) {
                   const now = yield* Clock.currentTimeMillis
                   // The same instant the gate closes the origin until: when the 429 arrived plus its wait.
@@ -699,6 +742,91 @@ export const retry = (options: RetryOptions) => {
         })
       ))
 }
+
+/** What an attempt's outcome tells the traffic controller about its origin. */
+const answerOf = (
+  exit: Exit.Exit<HttpClientResponse.HttpClientResponse, unknown>,
+  now: number
+): trafficDecisions.Answer => {
+  if (Exit.isSuccess(exit)) {
+    return { kind: "accepted", quota: RateLimitHeaders.parse(exit.value.headers, now) }
+  }
+  const failure = Cause.failureOption(exit.cause)
+  if (Option.isNone(failure) || !ApiError.isApiError(failure.value)) {
+    // Interrupted, or refused before the network (a breaker, a token that could not be fetched).
+    return { kind: "not-sent" }
+  }
+  const error = failure.value
+  const retryAfterMillis = "retryAfter" in error && error.retryAfter !== undefined
+    ? Duration.toMillis(error.retryAfter)
+    : undefined
+  switch (error._tag) {
+    case "RateLimited":
+      return { kind: "rate-limited", retryAfterMillis }
+    case "ServerError":
+      return retryAfterMillis === undefined ? { kind: "failed" } : { kind: "unavailable", retryAfterMillis }
+    case "Timeout":
+    case "NetworkError":
+      return { kind: "failed" }
+    default:
+      return { kind: "accepted" }
+  }
+}
+
+/**
+ * The per-origin traffic controller as a stage: each attempt takes its origin's next slot (or waits for it
+ * in the origin's queue, in the order calls started, or is refused at once with `RateLimited` and `retryAt`
+ * when the slot would come after its deadline), and reports what the answer said.
+ *
+ * @internal
+ */
+export const trafficControl =
+  (controller: TrafficController, redactor: Redaction.Redactor) =>
+  <E, R>(self: Client<E, R>): Client<E | ApiError.RateLimited, R> =>
+    stage(
+      self,
+      (request, send) =>
+        Effect.flatMap(FiberRef.get(currentCallState), (state) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            const origin = originOf(request.url) ?? request.url
+            if (state !== undefined && state.startedAt === undefined) state.startedAt = now
+            const deadline = state?.deadline?.at
+            return Effect.matchEffect(controller.acquire(origin, state?.startedAt ?? now, deadline), {
+              onFailure: (refusal): Effect.Effect<never, ApiError.RateLimited> =>
+                Effect.flatMap(Clock.currentTimeMillis, (at) =>
+                  Effect.fail(
+                    new ApiError.RateLimited({
+                      method: request.method,
+                      url: Redaction.url(requestUrl(request), redactor),
+                      status: 429,
+                      retryAfter: Duration.millis(Math.max(0, refusal.retryAt - at)),
+                      retryAt: refusal.retryAt
+                    })
+                  )),
+              onSuccess: (ticket) =>
+                Effect.onExit(send(request), (exit) =>
+                  Effect.flatMap(Clock.currentTimeMillis, (at) =>
+                    Effect.flatMap(
+                      controller.answer(origin, ticket, answerOf(exit, at)),
+                      (changed) => changed ? rateEvent(controller, origin, at) : Effect.void
+                    )))
+            })
+          }))
+    )
+
+/** A span event on the attempt when the origin's pace or pause changed. */
+const rateEvent = (controller: TrafficController, origin: string, at: number) =>
+  Effect.flatMap(Effect.currentSpan, (span) => {
+    const state = controller.inspect(origin)
+    if (state === undefined) return Effect.void
+    return Effect.sync(() =>
+      span.event("bulwark.traffic.changed", BigInt(at) * 1_000_000n, {
+        "bulwark.traffic.rate_per_second": trafficDecisions.ratePerSecond(state),
+        "bulwark.traffic.not_before": state.notBefore,
+        "bulwark.traffic.outage": state.outage
+      })
+    )
+  }).pipe(Effect.catchAll(() => Effect.void))
 
 /** @internal */
 export const rateLimitGate = (

@@ -1,0 +1,336 @@
+/**
+ * The per-origin traffic controller's decisions: plain functions over a plain state and a clock reading,
+ * so they are cheap on the hot path, exact in virtual time, and portable. The Effect shell (queue, timer,
+ * metrics) is `trafficControl.ts`.
+ *
+ * What it owns: every "not now" an origin says. `Retry-After` (429 or 503) is a floor nothing is sent
+ * before; rate-limit headers set the pace that spends the advertised quota without reaching 0; without
+ * headers the pace is learned from 429s (a sample per 429 episode, a bounded decrease, a slow increase while
+ * demand is limited by the pace); a 503 with `Retry-After` puts the origin in "outage" mode, where one probe
+ * at a time finds its end and the rest wait; after any pause, calls are released one interval apart.
+ *
+ * @internal
+ */
+import type { Quota } from "../RateLimitHeaders.js"
+
+/** @internal */
+export interface Settings {
+  /** The share of a learned or advertised rate that is used (the rest absorbs jitter in the estimates). */
+  readonly headroom: number
+  /** The share of an advertised quota that is never spent, so `remaining` does not reach 0 by accident. */
+  readonly reserve: number
+  /** A configured ceiling: never faster than this many requests per millisecond (0: none). */
+  readonly maxRate: number
+  /** Pause after a bare 429 (no `Retry-After`, no headers) while nothing is known of the rate. */
+  readonly bareCooldownMillis: number
+  /**
+   * The slowest pace learning may settle on (requests per ms): a handful of 429s at low traffic must not
+   * starve an origin. Slower quotas are honoured through their `Retry-After`, which is a floor anyway.
+   */
+  readonly minRate: number
+  /** Growth of a learned rate per clean window while calls queue behind it. */
+  readonly increase: number
+  /** Backoff of outage probes that fail without saying when to come back. */
+  readonly probeBackoffBaseMillis: number
+  readonly probeBackoffCapMillis: number
+  /** After an outage, the pace starts at this interval and halves every second of success. */
+  readonly recoveryIntervalMillis: number
+}
+
+/** @internal */
+export const defaultSettings: Settings = {
+  headroom: 0.97,
+  reserve: 0.015,
+  maxRate: 0,
+  minRate: 1 / 1000,
+  bareCooldownMillis: 1000,
+  increase: 1.03,
+  probeBackoffBaseMillis: 1000,
+  probeBackoffCapMillis: 30_000,
+  recoveryIntervalMillis: 50
+}
+
+/** @internal */
+export interface Origin {
+  /** Nothing is sent before this instant (epoch ms): the latest `Retry-After` or reset. */
+  notBefore: number
+  /** Milliseconds between sends; 0 sends as fast as calls come. */
+  interval: number
+  /** The pace a recovery ramps back to (the learned or configured interval). */
+  targetInterval: number
+  /** GCRA theoretical arrival time: the next send at the pace is due at `tat - (burst - 1) * interval`. */
+  tat: number
+  /** Sends allowed back to back at the pace (1 right after a pause: no herd). */
+  burst: number
+  /** Bumped by every pause; an answer to a request sent in an older epoch does not teach anything new. */
+  epoch: number
+  /** Requests sent and not yet answered. */
+  inflight: number
+  /** The learned sustainable rate (requests per ms), 0 while unknown. */
+  estimate: number
+  /** Start of the current learning episode (the end of the latest pause), and its accepted requests. */
+  episodeStart: number
+  episodeAccepts: number
+  /** The learned length of a quota window (ms between two 429 episodes), 0 while unknown. */
+  window: number
+  lastIncreaseAt: number
+  /** Calls waited behind the pace since the last increase: the pace, not demand, is the limit. */
+  demandLimited: boolean
+  /** The pace comes from the API's rate-limit headers. */
+  advertised: boolean
+  /** A 503 (or 429) said when to come back and the origin is in outage mode: one probe at a time. */
+  outage: boolean
+  probing: boolean
+  probeFailures: number
+  /** Recovering from an outage: the interval halves every second until it reaches `targetInterval`. */
+  recovering: boolean
+  lastRampAt: number
+}
+
+/** @internal */
+export const makeOrigin = (settings: Settings): Origin => {
+  const floor = settings.maxRate > 0 ? 1 / settings.maxRate : 0
+  return {
+    notBefore: 0,
+    interval: floor,
+    targetInterval: floor,
+    tat: 0,
+    burst: 1,
+    epoch: 0,
+    inflight: 0,
+    estimate: 0,
+    episodeStart: 0,
+    episodeAccepts: 0,
+    window: 0,
+    lastIncreaseAt: 0,
+    demandLimited: false,
+    advertised: false,
+    outage: false,
+    probing: false,
+    probeFailures: 0,
+    recovering: false,
+    lastRampAt: 0
+  }
+}
+
+/** When the next request may be sent: `Infinity` while an outage probe is out. */
+export const eligibleAt = (origin: Origin, now: number): number => {
+  if (origin.outage) return origin.probing ? Infinity : Math.max(now, origin.notBefore)
+  const paced = origin.interval > 0 ? origin.tat - (origin.burst - 1) * origin.interval : 0
+  return Math.max(now, origin.notBefore, paced)
+}
+
+/** A ticket: what the controller needs to know when the answer comes back. */
+export interface Ticket {
+  readonly epoch: number
+  readonly probe: boolean
+  readonly sentAt: number
+}
+
+/** Takes the slot at `at` (≥ `eligibleAt`). */
+export const take = (origin: Origin, at: number): Ticket => {
+  origin.inflight++
+  const probe = origin.outage
+  if (probe) origin.probing = true
+  if (origin.interval > 0) origin.tat = Math.max(origin.tat, at) + origin.interval
+  return { epoch: origin.epoch, probe, sentAt: at }
+}
+
+/**
+ * When the `position`-th waiter (0 = head) would be released, were nothing to change: the prediction a
+ * call's deadline is checked against. In an outage only the probe's time is known; the rest follow it at the
+ * recovery pace.
+ */
+export const etaOf = (origin: Origin, now: number, position: number, settings: Settings): number => {
+  const first = origin.outage
+    ? Math.max(now, origin.notBefore) + (origin.probing ? settings.probeBackoffBaseMillis : 0)
+    : eligibleAt(origin, now)
+  const step = origin.outage ? settings.recoveryIntervalMillis : origin.interval
+  return first + position * step
+}
+
+const setPace = (origin: Origin, interval: number, settings: Settings) => {
+  const floor = settings.maxRate > 0 ? 1 / settings.maxRate : 0
+  const next = Math.max(interval, floor)
+  origin.targetInterval = next
+  if (!origin.recovering) origin.interval = next
+}
+
+/** What a response says, as far as the controller cares. */
+export interface Answer {
+  /** 2xx/3xx/4xx other than 429: the origin accepted the request (it was not shed). */
+  readonly kind: "accepted" | "rate-limited" | "unavailable" | "failed" | "not-sent"
+  /** `Retry-After` in milliseconds, if the response had one. */
+  readonly retryAfterMillis?: number | undefined
+  /** What the rate-limit headers say, if any. */
+  readonly quota?: Quota | undefined
+}
+
+/**
+ * Applies an answer. Returns whether the pace changed (the shell reports it as a span event and wakes the
+ * queue).
+ */
+export const onAnswer = (origin: Origin, ticket: Ticket, answer: Answer, now: number, settings: Settings): boolean => {
+  origin.inflight = Math.max(0, origin.inflight - 1)
+  // Whatever the probe's answer, it is back: the next probe may go when the origin allows.
+  if (ticket.probe) origin.probing = false
+  const before = origin.interval
+  const beforeNotBefore = origin.notBefore
+  if (answer.retryAfterMillis !== undefined) {
+    // A floor from every answer that carries one, whatever its epoch: nothing goes out before it.
+    origin.notBefore = Math.max(origin.notBefore, now + answer.retryAfterMillis)
+  }
+  switch (answer.kind) {
+    case "accepted":
+      accepted(origin, ticket, answer.quota, now, settings)
+      break
+    case "rate-limited":
+      rateLimited(origin, ticket, answer, now, settings)
+      break
+    case "unavailable":
+      unavailable(origin, ticket, answer, now, settings)
+      break
+    case "failed":
+      if (ticket.probe) probeFailed(origin, now, settings)
+      break
+    case "not-sent":
+      // Nothing reached the origin (a breaker refused, the token could not be fetched): no news.
+      break
+  }
+  if (origin.notBefore > beforeNotBefore) {
+    // After any pause, the first request goes at its end and the rest one interval apart.
+    origin.burst = 1
+    origin.tat = Math.max(origin.tat, origin.notBefore)
+  }
+  return origin.interval !== before || origin.notBefore !== beforeNotBefore
+}
+
+const accepted = (origin: Origin, ticket: Ticket, quota: Quota | undefined, now: number, settings: Settings) => {
+  if (ticket.probe || origin.outage) {
+    // The probe came through: the outage is over. Release the queue at the recovery pace, ramping up.
+    origin.outage = false
+    origin.probing = false
+    origin.probeFailures = 0
+    origin.recovering = true
+    origin.lastRampAt = now
+    origin.interval = Math.max(origin.targetInterval, settings.recoveryIntervalMillis)
+    origin.burst = 1
+    origin.tat = now
+  } else if (origin.recovering && now - origin.lastRampAt >= 1000) {
+    origin.lastRampAt = now
+    origin.interval = origin.interval / 2
+    if (origin.interval <= origin.targetInterval) {
+      origin.interval = origin.targetInterval
+      origin.recovering = false
+    }
+  }
+  if (ticket.epoch === origin.epoch) origin.episodeAccepts++
+  if (quota !== undefined) {
+    advertisedPace(origin, quota, now, settings)
+    return
+  }
+  // Additive probing of a learned rate: only while calls queue behind the pace, once per learned window.
+  if (origin.estimate > 0 && !origin.advertised && origin.demandLimited) {
+    const window = origin.window > 0 ? origin.window : 10_000
+    if (now - origin.lastIncreaseAt >= window) {
+      origin.estimate *= settings.increase
+      origin.lastIncreaseAt = now
+      origin.demandLimited = false
+      setPace(origin, 1 / (settings.headroom * origin.estimate), settings)
+    }
+  }
+}
+
+/**
+ * The pace that spends what is left of an advertised quota evenly until its reset, keeping a small reserve
+ * and counting requests still in flight (their answers will lower `remaining` further).
+ */
+const advertisedPace = (origin: Origin, quota: Quota, now: number, settings: Settings) => {
+  origin.advertised = true
+  const limit = quota.limit ?? quota.remaining
+  const reserve = Math.floor(settings.reserve * limit)
+  const left = quota.remaining - reserve - origin.inflight
+  if (quota.resetAt === undefined) {
+    if (quota.limit !== undefined && quota.windowMillis !== undefined && quota.limit > 0) {
+      setPace(origin, quota.windowMillis / Math.max(1, quota.limit - reserve), settings)
+    }
+    return
+  }
+  const until = Math.max(1, quota.resetAt - now)
+  if (left <= 0) {
+    // Spent: wait for the reset (a floor, like a Retry-After), then pace the next window evenly.
+    origin.notBefore = Math.max(origin.notBefore, quota.resetAt)
+    if (quota.limit !== undefined && quota.windowMillis !== undefined && quota.limit > 0) {
+      setPace(origin, quota.windowMillis / Math.max(1, quota.limit - reserve), settings)
+    }
+    return
+  }
+  setPace(origin, until / left, settings)
+}
+
+const rateLimited = (origin: Origin, ticket: Ticket, answer: Answer, now: number, settings: Settings) => {
+  if (answer.quota !== undefined) advertisedPace(origin, answer.quota, now, settings)
+  if (ticket.epoch !== origin.epoch) return // a 429 to a request sent before the latest pause: known news
+  origin.epoch++
+  if (answer.retryAfterMillis !== undefined && answer.retryAfterMillis >= 5_000 && answer.quota === undefined) {
+    // A long wait is load shedding rather than a quota window: treat it as an outage (one probe at a time).
+    enterOutage(origin)
+    return
+  }
+  // A sample of the sustainable rate: what was accepted since the end of the last pause, over the time to
+  // the next reopening. Learned only without headers (they say it exactly).
+  const reopen = answer.retryAfterMillis !== undefined
+    ? now + answer.retryAfterMillis
+    : now + (origin.interval > 0 ? Math.max(2 * origin.interval, 50) : settings.bareCooldownMillis)
+  if (!origin.advertised) {
+    const span = reopen - origin.episodeStart
+    if (origin.episodeAccepts >= 3 && span > 0 && origin.episodeStart > 0) {
+      const sample = origin.episodeAccepts / span
+      // A bounded decrease: one noisy sample never takes more than 30% off the pace.
+      origin.estimate = origin.estimate > 0 ? Math.max(0.7 * origin.estimate, sample) : sample
+      origin.window = span
+    } else if (origin.estimate > 0) {
+      origin.estimate = 0.7 * origin.estimate
+    }
+    if (origin.estimate > 0) origin.estimate = Math.max(origin.estimate, settings.minRate)
+    if (origin.estimate > 0) setPace(origin, 1 / (settings.headroom * origin.estimate), settings)
+  }
+  origin.notBefore = Math.max(origin.notBefore, reopen)
+  origin.episodeStart = origin.notBefore
+  origin.episodeAccepts = 0
+  origin.lastIncreaseAt = origin.notBefore
+  origin.demandLimited = false
+}
+
+const enterOutage = (origin: Origin) => {
+  origin.outage = true
+  origin.probing = false
+  origin.recovering = false
+}
+
+const unavailable = (origin: Origin, ticket: Ticket, answer: Answer, now: number, settings: Settings) => {
+  if (answer.retryAfterMillis === undefined) {
+    if (ticket.probe) probeFailed(origin, now, settings)
+    return
+  }
+  // The origin said when to come back: stop every call from retrying on its own; one probe finds the end.
+  if (ticket.epoch === origin.epoch || !origin.outage) origin.epoch++
+  enterOutage(origin)
+}
+
+const probeFailed = (origin: Origin, now: number, settings: Settings) => {
+  origin.probeFailures++
+  const backoff = Math.min(
+    settings.probeBackoffCapMillis,
+    settings.probeBackoffBaseMillis * 2 ** Math.min(origin.probeFailures - 1, 16)
+  )
+  origin.notBefore = Math.max(origin.notBefore, now + backoff)
+}
+
+/** A call waited behind the pace: the next clean window may raise a learned rate. */
+export const noteQueued = (origin: Origin): void => {
+  origin.demandLimited = true
+}
+
+/** The current pace, in requests per second (0: unpaced), for the metric. */
+export const ratePerSecond = (origin: Origin): number => origin.interval > 0 ? 1000 / origin.interval : 0

@@ -1,0 +1,257 @@
+/**
+ * The Effect shell of the per-origin traffic controller (`traffic.ts` holds the decisions): one state and
+ * one FIFO queue per origin, ordered by the call's start (a call that waits again after a 429 keeps its
+ * place), released by one pump fiber per busy origin. The hot path — nothing queued, the origin open and
+ * unpaced or on time — takes its slot synchronously: no fiber, no `Deferred`.
+ *
+ * @internal
+ */
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import type { Service as RateLimitGateService } from "../RateLimitGate.js"
+import * as traffic from "./traffic.js"
+
+/** Why a call was refused without being sent, and when it may come back. */
+export interface Refusal {
+  readonly _tag: "Refusal"
+  readonly reason: "cooldown" | "deadline" | "queue-full"
+  readonly retryAt: number
+}
+
+interface Waiter {
+  readonly priority: number
+  readonly deadline: number | undefined
+  readonly deferred: Deferred.Deferred<traffic.Ticket, Refusal>
+  readonly enqueuedAt: number
+}
+
+interface Box {
+  readonly origin: string
+  readonly state: traffic.Origin
+  readonly queue: Array<Waiter>
+  pumping: boolean
+  wake: Deferred.Deferred<void> | undefined
+  readonly rate: Metric.Metric.Gauge<number>
+  readonly queueLength: Metric.Metric.Gauge<number>
+}
+
+/** @internal */
+export const metrics = {
+  rate: Metric.gauge("bulwark_http_traffic_rate", {
+    description: "The pace of requests to an origin (per second, learned or advertised); 0 while unpaced"
+  }),
+  queueLength: Metric.gauge("bulwark_http_traffic_queue_length", {
+    description: "Calls waiting in an origin's queue"
+  }),
+  waits: Metric.counter("bulwark_http_rate_limit_gate_waits_total", {
+    description: "Attempts that waited for their origin (a Retry-After, a reset, the pace or an outage)",
+    incremental: true
+  }),
+  waitMillis: Metric.counter("bulwark_http_rate_limit_gate_wait_millis_total", {
+    description: "Total time attempts waited for their origin, in milliseconds",
+    incremental: true
+  }),
+  failFasts: Metric.counter("bulwark_http_rate_limit_gate_fail_fasts_total", {
+    description: "Attempts refused without being sent: the origin would not open within the call's deadline",
+    incremental: true
+  }),
+  rateLimited: Metric.counter("bulwark_http_traffic_rate_limited_total", {
+    description: "429 answers received",
+    incremental: true
+  })
+}
+
+/** @internal */
+export interface Options {
+  readonly settings: traffic.Settings
+  /** A pause longer than this refuses calls at once (the API's `Retry-After` is too long to wait out). */
+  readonly maxRetryAfterMillis: number
+  /** Calls waiting per origin; one more is refused. */
+  readonly maxQueue: number
+  /** A shared floor (`@bulwark/redis`' fleet gate): read before each attempt, written on every pause. */
+  readonly shared?: RateLimitGateService | undefined
+}
+
+/** @internal */
+export interface Controller {
+  readonly acquire: (
+    origin: string,
+    priority: number,
+    deadline: number | undefined
+  ) => Effect.Effect<traffic.Ticket, Refusal>
+  readonly answer: (origin: string, ticket: traffic.Ticket, answer: traffic.Answer) => Effect.Effect<boolean>
+  /** The state of an origin, for tests and reports. */
+  readonly inspect: (origin: string) => traffic.Origin | undefined
+}
+
+/** @internal */
+export const make = (options: Options): Effect.Effect<Controller, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const scope = yield* Effect.scope
+    const boxes = new Map<string, Box>()
+    const settings = options.settings
+
+    const boxOf = (origin: string): Box => {
+      let box = boxes.get(origin)
+      if (box === undefined) {
+        box = {
+          origin,
+          state: traffic.makeOrigin(settings),
+          queue: [],
+          pumping: false,
+          wake: undefined,
+          rate: Metric.tagged(metrics.rate, "origin", origin),
+          queueLength: Metric.tagged(metrics.queueLength, "origin", origin)
+        }
+        boxes.set(origin, box)
+      }
+      return box
+    }
+
+    const refusal = (reason: Refusal["reason"], retryAt: number): Refusal => ({ _tag: "Refusal", reason, retryAt })
+
+    const refuseUnreachable = (box: Box, now: number) => {
+      // Waiters whose turn would come after their deadline are told at once, with the time of their turn.
+      let position = 0
+      for (let i = 0; i < box.queue.length;) {
+        const waiter = box.queue[i]!
+        const eta = traffic.etaOf(box.state, now, position, settings)
+        if (waiter.deadline !== undefined && eta > waiter.deadline) {
+          box.queue.splice(i, 1)
+          Deferred.unsafeDone(waiter.deferred, Exit.fail(refusal("deadline", eta)))
+          continue
+        }
+        position++
+        i++
+      }
+    }
+
+    const pump = (box: Box): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        while (box.queue.length > 0) {
+          const now = yield* Clock.currentTimeMillis
+          refuseUnreachable(box, now)
+          if (box.queue.length === 0) break
+          const at = traffic.eligibleAt(box.state, now)
+          if (at <= now) {
+            const waiter = box.queue.shift()!
+            const ticket = traffic.take(box.state, now)
+            Deferred.unsafeDone(waiter.deferred, Exit.succeed(ticket))
+            yield* Metric.incrementBy(metrics.waitMillis, now - waiter.enqueuedAt)
+            yield* Metric.set(box.queueLength, box.queue.length)
+            continue
+          }
+          // Sleep until the next slot, the earliest deadline in the queue, or an answer that changes things.
+          let until = at === Infinity ? now + 60_000 : at
+          for (const waiter of box.queue) {
+            if (waiter.deadline !== undefined && waiter.deadline < until) until = Math.max(now + 1, waiter.deadline)
+          }
+          const wake = yield* Deferred.make<void>()
+          box.wake = wake
+          // Whole milliseconds, at least one: a clock that reads whole milliseconds must pass the slot's time.
+          const sleep = Duration.millis(Math.max(1, Math.ceil(until - now)))
+          yield* Effect.raceFirst(Effect.sleep(sleep), Deferred.await(wake))
+          box.wake = undefined
+        }
+        box.pumping = false
+        yield* Metric.set(box.queueLength, 0)
+      })
+
+    const enqueue = (box: Box, waiter: Waiter) => {
+      let index = box.queue.length
+      while (index > 0 && box.queue[index - 1]!.priority > waiter.priority) index--
+      box.queue.splice(index, 0, waiter)
+    }
+
+    const acquireLocal = (
+      origin: string,
+      priority: number,
+      deadline: number | undefined
+    ): Effect.Effect<traffic.Ticket, Refusal> =>
+      Effect.clockWith((clock) => {
+        const now = clock.unsafeCurrentTimeMillis()
+        const box = boxOf(origin)
+        const state = box.state
+        if (box.queue.length === 0 && traffic.eligibleAt(state, now) <= now) {
+          return Effect.succeed(traffic.take(state, now))
+        }
+        if (state.notBefore - now > options.maxRetryAfterMillis) {
+          return Effect.zipRight(Metric.increment(metrics.failFasts), Effect.fail(refusal("cooldown", state.notBefore)))
+        }
+        let position = 0
+        while (position < box.queue.length && box.queue[position]!.priority <= priority) position++
+        const eta = traffic.etaOf(state, now, position, settings)
+        if (deadline !== undefined && eta > deadline) {
+          return Effect.zipRight(Metric.increment(metrics.failFasts), Effect.fail(refusal("deadline", eta)))
+        }
+        if (box.queue.length >= options.maxQueue) {
+          return Effect.zipRight(Metric.increment(metrics.failFasts), Effect.fail(refusal("queue-full", eta)))
+        }
+        traffic.noteQueued(state)
+        const deferred = Deferred.unsafeMake<traffic.Ticket, Refusal>(FiberId.none)
+        const waiter: Waiter = { priority, deadline, deferred, enqueuedAt: now }
+        enqueue(box, waiter)
+        const start = box.pumping
+          ? Effect.void
+          : Effect.suspend(() => {
+            box.pumping = true
+            return Effect.asVoid(Effect.forkIn(pump(box), scope))
+          })
+        return Effect.zipRight(
+          Effect.zipRight(
+            Effect.zipRight(start, Metric.increment(metrics.waits)),
+            Metric.set(box.queueLength, box.queue.length)
+          ),
+          Effect.onInterrupt(Deferred.await(deferred), () =>
+            Effect.sync(() => {
+              const index = box.queue.indexOf(waiter)
+              if (index !== -1) box.queue.splice(index, 1)
+            }))
+        )
+      })
+
+    const shared = options.shared
+    const acquire: Controller["acquire"] = shared === undefined
+      ? acquireLocal
+      : (origin, priority, deadline) =>
+        Effect.flatMap(
+          Effect.catchAllCause(shared.closedUntil(origin), () => Effect.succeed(Option.none<number>())),
+          (until) => {
+            if (Option.isSome(until)) {
+              const box = boxOf(origin)
+              if (until.value > box.state.notBefore) {
+                box.state.notBefore = until.value
+                box.state.burst = 1
+                box.state.tat = Math.max(box.state.tat, until.value)
+              }
+            }
+            return acquireLocal(origin, priority, deadline)
+          }
+        )
+
+    const answer: Controller["answer"] = (origin, ticket, reply) =>
+      Effect.clockWith((clock) => {
+        const box = boxOf(origin)
+        const before = box.state.notBefore
+        const changed = traffic.onAnswer(box.state, ticket, reply, clock.unsafeCurrentTimeMillis(), settings)
+        if (box.wake !== undefined) Deferred.unsafeDone(box.wake, Exit.void)
+        const counted = reply.kind === "rate-limited" ? Metric.increment(metrics.rateLimited) : Effect.void
+        if (!changed) return Effect.as(counted, false)
+        const publish = shared !== undefined && box.state.notBefore > before
+          ? Effect.catchAllCause(shared.close(origin, box.state.notBefore), () => Effect.void)
+          : Effect.void
+        return Effect.as(
+          Effect.zipRight(Effect.zipRight(counted, publish), Metric.set(box.rate, traffic.ratePerSecond(box.state))),
+          true
+        )
+      })
+
+    return { acquire, answer, inspect: (origin) => boxes.get(origin)?.state }
+  })
