@@ -28,7 +28,9 @@ export interface Settings {
    * starve an origin. Slower quotas are honoured through their `Retry-After`, which is a floor anyway.
    */
   readonly minRate: number
-  /** Growth of a learned rate per clean window while calls queue behind it. */
+  /** The step back from a learned pace that was refused. */
+  readonly backoff: number
+  /** Growth of a learned rate per twenty clean windows while calls queue behind it. */
   readonly increase: number
   /** Backoff of outage probes that fail without saying when to come back. */
   readonly probeBackoffBaseMillis: number
@@ -39,12 +41,13 @@ export interface Settings {
 
 /** @internal */
 export const defaultSettings: Settings = {
-  headroom: 0.97,
+  headroom: 0.98,
   reserve: 0.015,
   maxRate: 0,
   minRate: 1 / 1000,
   bareCooldownMillis: 1000,
-  increase: 1.03,
+  increase: 1.01,
+  backoff: 0.96,
   probeBackoffBaseMillis: 1000,
   probeBackoffCapMillis: 30_000,
   recoveryIntervalMillis: 50
@@ -74,6 +77,8 @@ export interface Origin {
   /** The learned length of a quota window (ms between two 429 episodes), 0 while unknown. */
   window: number
   lastIncreaseAt: number
+  /** Probing up fast (×1.05 every other window) until the first refusal at a learned pace, then slowly. */
+  fastProbe: boolean
   /** Calls waited behind the pace since the last increase: the pace, not demand, is the limit. */
   demandLimited: boolean
   /** The pace comes from the API's rate-limit headers. */
@@ -99,10 +104,11 @@ export const makeOrigin = (settings: Settings): Origin => {
     epoch: 0,
     inflight: 0,
     estimate: 0,
-    episodeStart: 0,
+    episodeStart: -1,
     episodeAccepts: 0,
     window: 0,
     lastIncreaseAt: 0,
+    fastProbe: true,
     demandLimited: false,
     advertised: false,
     outage: false,
@@ -130,6 +136,8 @@ export interface Ticket {
 /** Takes the slot at `at` (≥ `eligibleAt`). */
 export const take = (origin: Origin, at: number): Ticket => {
   origin.inflight++
+  // The first learning episode starts with the first request.
+  if (origin.episodeStart < 0) origin.episodeStart = at
   const probe = origin.outage
   if (probe) origin.probing = true
   if (origin.interval > 0) origin.tat = Math.max(origin.tat, at) + origin.interval
@@ -229,14 +237,17 @@ const accepted = (origin: Origin, ticket: Ticket, quota: Quota | undefined, now:
     advertisedPace(origin, quota, now, settings)
     return
   }
-  // Additive probing of a learned rate: only while calls queue behind the pace, once per learned window.
+  // Probing up a learned rate, only while calls queue behind the pace: fast (×1.05 a window) until the first
+  // refusal at a learned pace, then rarely (×1.01 every twenty windows), because an overshoot costs a whole
+  // `Retry-After` of silence.
   if (origin.estimate > 0 && !origin.advertised && origin.demandLimited) {
-    const window = origin.window > 0 ? origin.window : 10_000
-    if (now - origin.lastIncreaseAt >= window) {
-      origin.estimate *= settings.increase
+    const window = origin.window > 0 ? origin.window : 1_000
+    const period = origin.fastProbe ? Math.max(500, window) : Math.max(5_000, 20 * window)
+    if (now - origin.lastIncreaseAt >= period) {
+      origin.estimate *= origin.fastProbe ? 1.05 : settings.increase
       origin.lastIncreaseAt = now
       origin.demandLimited = false
-      setPace(origin, 1 / (settings.headroom * origin.estimate), settings)
+      setPace(origin, 1 / origin.estimate, settings)
     }
   }
 }
@@ -284,16 +295,26 @@ const rateLimited = (origin: Origin, ticket: Ticket, answer: Answer, now: number
     : now + (origin.interval > 0 ? Math.max(2 * origin.interval, 50) : settings.bareCooldownMillis)
   if (!origin.advertised) {
     const span = reopen - origin.episodeStart
-    if (origin.episodeAccepts >= 3 && span > 0 && origin.episodeStart > 0) {
-      const sample = origin.episodeAccepts / span
-      // A bounded decrease: one noisy sample never takes more than 30% off the pace.
+    const paced = origin.estimate > 0 && origin.interval > 0 && !origin.recovering
+    if (paced) {
+      // Paced and still refused: the pace is a little too fast (a probe went over, or the quota shrank).
+      // Step back a little from the pace that was actually used; the next clean stretch probes up again.
+      origin.estimate = Math.min(origin.estimate, 1 / origin.interval) * settings.backoff
+      origin.fastProbe = false
+    } else if (origin.episodeAccepts >= 3 && span > 0 && origin.episodeStart >= 0) {
+      // Unpaced: what was accepted from the end of the last pause to the next reopening is a sample of the
+      // quota's rate (the reopening is when the quota refills). A bounded decrease: one noisy sample never
+      // takes more than 30% off.
+      const sample = (origin.episodeAccepts / span) * settings.headroom
       origin.estimate = origin.estimate > 0 ? Math.max(0.7 * origin.estimate, sample) : sample
       origin.window = span
     } else if (origin.estimate > 0) {
       origin.estimate = 0.7 * origin.estimate
     }
-    if (origin.estimate > 0) origin.estimate = Math.max(origin.estimate, settings.minRate)
-    if (origin.estimate > 0) setPace(origin, 1 / (settings.headroom * origin.estimate), settings)
+    if (origin.estimate > 0) {
+      origin.estimate = Math.max(origin.estimate, settings.minRate)
+      setPace(origin, 1 / origin.estimate, settings)
+    }
   }
   origin.notBefore = Math.max(origin.notBefore, reopen)
   origin.episodeStart = origin.notBefore
