@@ -41,8 +41,9 @@ export type ClientError = ApiError.ApiError | TokenError.TokenError
  * | `retry.base` / `retry.cap` / `retry.jitter` | 200 ms / 10 s / full | see `@bulwark/retry-schedules` |
  * | `retry.maxRetryAfter` | 60 s | a longer Retry-After surfaces `RateLimited` instead of parking the call |
  * | `budget` | capacity 500, cost 5 (timeout 10), refill 1 | an outage adds at most 100 retries, then 0%; `false` disables |
- * | `rateLimitGate` | true | one 429 pauses the origin for all requests instead of each collecting its own |
- * | `rateLimit` | none | `{ limit, interval }`: a client-side token bucket that keeps attempts under the API's quota |
+ * | `traffic` | `{ maxQueue: 10000, headroom: 0.98, reserve: 0.015 }` | one traffic controller per origin: Retry-After as a floor, pace from rate-limit headers or learned from 429s, paced release oldest first, queue within each call's deadline, outage probes; `false` turns it off |
+ * | `traffic.maxRate` | none | `{ limit, interval }`: a hand-set ceiling on the pace |
+ * | `rateLimitGate`, `rateLimit` | — | deprecated aliases: `rateLimitGate: false` is `traffic: false`, `rateLimit` is `traffic.maxRate` |
  * | `idempotency.autoKey` / `.header` | true / `Idempotency-Key` | makes POST/PATCH safely retryable |
  * | `bufferBody` | true | a stalled or reset response body is timed out and retried like the rest of the attempt |
  * | `redirects` | `{ max: 5, crossOrigin: "fail" }` | same-origin redirects followed with the token; cross-origin ones fail, or (`"follow-without-credentials"`) go without any secret header; `false`: every 3xx is an `InvalidResponse` |

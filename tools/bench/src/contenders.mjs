@@ -90,7 +90,7 @@ export const contenders = [
     name: "bulwark",
     label: "Bulwark ApiClient",
     config:
-      "`ApiClient.make({ baseUrl, auth: { tokenUrl, clientId, clientSecret }, attemptTimeout: \"2 seconds\" })`: the standard pipeline with its defaults — 3 retries (4 attempts), full-jitter backoff 200 ms base / 10 s cap, Retry-After honoured (max 60 s) with a per-origin 429 gate, retry budget (500 tokens, 5 per retry), 30 s deadline, single-flight token refresh on 401",
+      "`ApiClient.make({ baseUrl, auth: { tokenUrl, clientId, clientSecret }, attemptTimeout: \"2 seconds\" })`: the standard pipeline with its defaults — 3 retries (4 attempts), full-jitter backoff 200 ms base / 10 s cap, Retry-After honoured (max 60 s) by the per-origin traffic controller (floor, learned or advertised pace, paced release, outage probes), retry budget (500 tokens, 5 per retry, never spent on 429s), 30 s deadline, single-flight token refresh on 401",
     make: ({ timeoutMs = ATTEMPT_TIMEOUT_MS, tokenUrl, url }) =>
       effectContender(Effect.gen(function*() {
         const api = yield* ApiClient.make({
@@ -103,17 +103,17 @@ export const contenders = [
   },
   {
     name: "bulwark+rateLimit",
-    label: "Bulwark ApiClient + rateLimit",
+    label: "Bulwark ApiClient + traffic.maxRate",
     only: ["rateLimit"],
     config:
-      "as `bulwark`, plus the optional client-side limit `rateLimit: { limit: 50, interval: \"1 second\" }` (the known quota R): scenario 4 only",
+      "as `bulwark`, plus the hand-set ceiling `traffic: { maxRate: { limit: 50, interval: \"1 second\" } }` (the known quota R): scenario 4 only",
     make: ({ timeoutMs = ATTEMPT_TIMEOUT_MS, tokenUrl, url }) =>
       effectContender(Effect.gen(function*() {
         const api = yield* ApiClient.make({
           baseUrl: `${url}/v1`,
           auth: { tokenUrl, clientId: CLIENT_ID, clientSecret: Redacted.make(CLIENT_SECRET) },
           attemptTimeout: `${timeoutMs} millis`,
-          rateLimit: { limit: 50, interval: "1 second" }
+          traffic: { maxRate: { limit: 50, interval: "1 second" } }
         })
         return (path) => api.get(path, Page)
       }))

@@ -99,7 +99,7 @@ const TrafficSettings = Schema.Struct({
   /** Calls that may wait in one origin's queue; one more is refused at once with `RateLimited`. */
   maxQueue: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 1_000_000)), { default: () => 10_000 }),
   /** The share of a learned or advertised rate that is used. */
-  headroom: Schema.optionalWith(Schema.Number.pipe(Schema.between(0.5, 1)), { default: () => 0.97 }),
+  headroom: Schema.optionalWith(Schema.Number.pipe(Schema.between(0.5, 1)), { default: () => 0.98 }),
   /** The share of an advertised quota never spent, so `remaining` does not reach 0. */
   reserve: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 0.5)), { default: () => 0.015 }),
   /** A ceiling set by hand: at most `limit` requests per `interval` to each origin. */

@@ -12,24 +12,21 @@ it.live("the scaling-up scenario meets its goals", () =>
   }), 180_000)
 
 it.live(
-  "with the circuit breaker at its defaults, the brown-out turns into failures (what this scenario is for)",
+  "with the circuit breaker at its defaults, the brown-out no longer turns into failures",
   () =>
     Effect.gen(function*() {
-      // 40% of attempts fail in each window, far above the breaker's default 10% threshold: it opens, and the
-      // calls it refuses fail at once instead of being retried after Retry-After.
+      // 40% of attempts are 503s with Retry-After in each window: load shedding, not ill health. The breaker
+      // no longer counts them (it used to open in every window and cut success to 52%), and the traffic
+      // controller waits them out.
       const report = yield* Scenario.run("scaling-up", {
         seed: 7,
         circuitBreaker: true,
         traffic: { duration: "5 minutes" }
       })
-      expect(report.breaker.opened).toBeGreaterThan(0)
-      // Transitions carry their simulated time: the first opening falls in the first window (from 5 s).
-      const [first] = report.breaker.transitions
-      expect(first).toMatchObject({ from: "closed", to: "open" })
-      expect(first!.atSeconds).toBeGreaterThan(5)
-      expect(first!.atSeconds).toBeLessThan(35)
-      expect(report.errors.CircuitOpen).toBeGreaterThan(0)
-      expect(report.goals!.find((goal) => goal.goal.startsWith("at least 85%"))!.passed).toBe(false)
+      expect(report.breaker.opened).toBe(0)
+      expect(report.errors.CircuitOpen ?? 0).toBe(0)
+      expect(report.calls.succeeded / report.calls.total, Simulation.toText(report)).toBeGreaterThanOrEqual(0.9)
+      expect(report.attempts.total / report.calls.total).toBeLessThanOrEqual(1.25)
     }),
   60_000
 )
