@@ -559,6 +559,20 @@ const annotateOutcome = <E, R>(
     )
   )
 
+/** The 429 a call gives up on because the origin reopens after its deadline: the same error, saying when. */
+const givenUpUntil = (error: ApiError.RateLimited, retryAt: number): ApiError.RateLimited =>
+  new ApiError.RateLimited({
+    method: error.method,
+    url: error.url,
+    status: error.status,
+    body: error.body,
+    snippet: error.snippet,
+    requestId: error.requestId,
+    retryAfter: error.retryAfter,
+    retryAt,
+    cause: error.cause
+  })
+
 /** @internal */
 export interface RetryOptions {
   /** `undefined`: no retries (only the single replay after a 401 with a fresh token). */
@@ -675,17 +689,7 @@ export const retry = (options: RetryOptions) => {
                       return yield* exit
                     }
                     return yield* Effect.fail(
-                      new ApiError.RateLimited({
-                        method: error.method,
-                        url: error.url,
-                        status: error.status,
-                        body: error.body,
-                        snippet: error.snippet,
-                        requestId: error.requestId,
-                        retryAfter: wait,
-                        retryAt,
-                        cause: error.cause
-                      }) as unknown as E
+                      givenUpUntil(error, retryAt) as unknown as E
                     )
                   }
                   state.attempt += 1
@@ -699,17 +703,7 @@ export const retry = (options: RetryOptions) => {
                   const retryAt = error.retryAt ?? now + Duration.toMillis(wait)
                   if (retryAt > deadlineAt) {
                     return yield* Effect.fail(
-                      new ApiError.RateLimited({
-                        method: error.method,
-                        url: error.url,
-                        status: error.status,
-                        body: error.body,
-                        snippet: error.snippet,
-                        requestId: error.requestId,
-                        retryAfter: wait,
-                        retryAt,
-                        cause: error.cause
-                      }) as unknown as E
+                      givenUpUntil(error, retryAt) as unknown as E
                     )
                   }
                 }
