@@ -52,7 +52,7 @@ describe("traffic decisions", () => {
     expect(rejected).toBeLessThan(12)
   })
 
-  it("paces from advertised headers so the quota is spent evenly and never reaches 0", () => {
+  it("paces at an advertised policy's rate less the reserve; with only a count, spreads it until the reset", () => {
     const origin = traffic.makeOrigin(settings)
     const ticket = traffic.take(origin, 0)
     traffic.onAnswer(
@@ -65,20 +65,34 @@ describe("traffic decisions", () => {
       0,
       settings
     )
-    // 99 left, 1 kept in reserve, over 10 s: one request every ~102 ms.
-    expect(origin.interval).toBeCloseTo(10_000 / 98, 0)
-    const spent = traffic.take(origin, 100)
+    // 100 per 10 s less 1.5%: one request every ~101.5 ms, so a window never receives more than its quota.
+    expect(origin.interval).toBeCloseTo(10_000 / (100 * (1 - settings.reserve)), 5)
+
+    const counted = traffic.makeOrigin(settings)
+    const first = traffic.take(counted, 0)
     traffic.onAnswer(
-      origin,
+      counted,
+      first,
+      {
+        kind: "accepted",
+        quota: { remaining: 40, resetAt: 10_000, limit: undefined, windowMillis: undefined, source: "legacy" }
+      },
+      0,
+      settings
+    )
+    expect(counted.interval).toBeCloseTo(10_000 / 40, 0)
+    const spent = traffic.take(counted, 100)
+    traffic.onAnswer(
+      counted,
       spent,
       {
         kind: "accepted",
-        quota: { remaining: 1, resetAt: 10_000, limit: 100, windowMillis: 10_000, source: "draft" }
+        quota: { remaining: 0, resetAt: 10_000, limit: undefined, windowMillis: undefined, source: "legacy" }
       },
       9_000,
       settings
     )
-    expect(traffic.eligibleAt(origin, 9_000)).toBeGreaterThanOrEqual(10_000)
+    expect(traffic.eligibleAt(counted, 9_000)).toBeGreaterThanOrEqual(10_000)
   })
 
   it("a 503 with Retry-After is an outage: one probe at a time, then a paced ramp", () => {

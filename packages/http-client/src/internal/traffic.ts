@@ -258,25 +258,23 @@ const accepted = (origin: Origin, ticket: Ticket, quota: Quota | undefined, now:
  */
 const advertisedPace = (origin: Origin, quota: Quota, now: number, settings: Settings) => {
   origin.advertised = true
-  const limit = quota.limit ?? quota.remaining
-  const reserve = Math.floor(settings.reserve * limit)
+  if (quota.limit !== undefined && quota.limit > 0 && quota.windowMillis !== undefined && quota.windowMillis > 0) {
+    // The policy is known: pace at its long-run rate less the reserve. Resets are given in whole seconds, so
+    // spreading `remaining` until a rounded-up reset would run slower than the quota; at this pace a window
+    // never receives more than its quota, and `remaining` reaching 0 at a window's last request is no
+    // reason to stop (the next request falls in the next window; a 429 would still set a floor).
+    setPace(origin, quota.windowMillis / (quota.limit * (1 - settings.reserve)), settings)
+    return
+  }
+  // Only a count and a reset: spend what is left evenly until the reset, counting requests in flight.
+  const reserve = Math.floor(settings.reserve * quota.remaining)
   const left = quota.remaining - reserve - origin.inflight
-  if (quota.resetAt === undefined) {
-    if (quota.limit !== undefined && quota.windowMillis !== undefined && quota.limit > 0) {
-      setPace(origin, quota.windowMillis / Math.max(1, quota.limit - reserve), settings)
-    }
-    return
-  }
-  const until = Math.max(1, quota.resetAt - now)
+  if (quota.resetAt === undefined) return
   if (left <= 0) {
-    // Spent: wait for the reset (a floor, like a Retry-After), then pace the next window evenly.
     origin.notBefore = Math.max(origin.notBefore, quota.resetAt)
-    if (quota.limit !== undefined && quota.windowMillis !== undefined && quota.limit > 0) {
-      setPace(origin, quota.windowMillis / Math.max(1, quota.limit - reserve), settings)
-    }
     return
   }
-  setPace(origin, until / left, settings)
+  setPace(origin, Math.max(1, quota.resetAt - now) / left, settings)
 }
 
 const rateLimited = (origin: Origin, ticket: Ticket, answer: Answer, now: number, settings: Settings) => {
