@@ -45,7 +45,7 @@ export const defaultSettings: Settings = {
   reserve: 0.015,
   maxRate: 0,
   minRate: 1 / 1000,
-  bareCooldownMillis: 1000,
+  bareCooldownMillis: 500,
   increase: 1.01,
   backoff: 0.96,
   probeBackoffBaseMillis: 1000,
@@ -288,21 +288,23 @@ const rateLimited = (origin: Origin, ticket: Ticket, answer: Answer, now: number
   }
   // A sample of the sustainable rate: what was accepted since the end of the last pause, over the time to
   // the next reopening. Learned only without headers (they say it exactly).
-  const reopen = answer.retryAfterMillis !== undefined
-    ? now + answer.retryAfterMillis
-    : now + (origin.interval > 0 ? Math.max(2 * origin.interval, 50) : settings.bareCooldownMillis)
+  let reopen = answer.retryAfterMillis !== undefined ? now + answer.retryAfterMillis : now
   if (!origin.advertised) {
-    const span = reopen - origin.episodeStart
+    // Without a Retry-After the pause is the client's own choice, so the sample counts only the time it was
+    // sending; with one, the time to the reopening (when the quota refills).
+    const span = (answer.retryAfterMillis === undefined ? now : reopen) - origin.episodeStart
+    const accepted = origin.episodeAccepts / Math.max(1, now - origin.episodeStart)
     const paced = origin.estimate > 0 && origin.interval > 0 && !origin.recovering
     if (paced) {
-      // Paced and still refused: the pace is a little too fast (a probe went over, or the quota shrank).
-      // Step back a little from the pace that was actually used; the next clean stretch probes up again.
-      origin.estimate = Math.min(origin.estimate, 1 / origin.interval) * settings.backoff
+      // Paced and still refused: the pace is too fast (a probe went over, or the quota is lower than
+      // thought). Step back from the slower of the pace used and the rate actually accepted meanwhile.
+      // (The accepted rate counts only after a bare 429: with a Retry-After the episode also spans the pause.)
+      const measured = answer.retryAfterMillis === undefined ? accepted : Infinity
+      origin.estimate = Math.min(origin.estimate, 1 / origin.interval, measured) * settings.backoff
       origin.fastProbe = false
     } else if (origin.episodeAccepts >= 3 && span > 0 && origin.episodeStart >= 0) {
-      // Unpaced: what was accepted from the end of the last pause to the next reopening is a sample of the
-      // quota's rate (the reopening is when the quota refills). A bounded decrease: one noisy sample never
-      // takes more than 30% off.
+      // Unpaced: a sample of the quota's rate. A bounded decrease: one noisy sample never takes more than
+      // 30% off.
       const sample = (origin.episodeAccepts / span) * settings.headroom
       origin.estimate = origin.estimate > 0 ? Math.max(0.7 * origin.estimate, sample) : sample
       origin.window = span
@@ -313,6 +315,11 @@ const rateLimited = (origin: Origin, ticket: Ticket, answer: Answer, now: number
       origin.estimate = Math.max(origin.estimate, settings.minRate)
       setPace(origin, 1 / origin.estimate, settings)
     }
+  }
+  if (answer.retryAfterMillis === undefined) {
+    // A bare 429: pause for two intervals of the new pace (the quota refills meanwhile), or a fixed cool-down
+    // while nothing is known of the rate.
+    reopen = now + (origin.interval > 0 ? Math.max(2 * origin.interval, 50) : settings.bareCooldownMillis)
   }
   origin.notBefore = Math.max(origin.notBefore, reopen)
   origin.episodeStart = origin.notBefore
