@@ -1,7 +1,7 @@
-import { ApiClient, Plugins } from "@bulwark/http-client"
+import { ApiClient, Plugins, RateLimitGate } from "@bulwark/http-client"
 import { HttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Metric, Random, Redacted, Schema } from "effect"
+import { Effect, Fiber, Metric, Option, Random, Redacted, Schema } from "effect"
 import { type Answer, makeFakeApi, runFor, type Sent } from "./fakeApi.js"
 
 const BASE = "https://api.example.com/v1"
@@ -125,5 +125,37 @@ describe("per-call options", () => {
       const at = (yield* sent).map((s) => s.at)
       expect(at).toHaveLength(2)
       expect(at[1]! - at[0]!).toBeLessThan(5_000)
+    })))
+})
+
+describe("a shared floor (a RateLimitGate in the context, as @bulwark/redis provides)", () => {
+  it.scoped("a 429 seen by one client pauses another client that shares the gate", () =>
+    seeded(Effect.gen(function*() {
+      const gate = yield* RateLimitGate.makeMemory
+      let limited = true
+      const fake = yield* makeFakeApi(() => {
+        if (limited) {
+          limited = false
+          return { status: 429, headers: { "retry-after": "5" } }
+        }
+        return ok
+      })
+      const build = ApiClient.make({ baseUrl: BASE, auth: "none" }).pipe(
+        Effect.provideService(HttpClient.HttpClient, fake.client),
+        Effect.provideService(RateLimitGate.RateLimitGate, gate)
+      )
+      const first = yield* build
+      const second = yield* build
+      const a = yield* Effect.fork(first.get("/items/1", Item))
+      yield* runFor(Effect.void, "1 second")
+      // The other replica has not seen the 429, yet it reads the floor from the shared gate.
+      const b = yield* Effect.fork(second.get("/items/2", Item))
+      yield* runFor(Effect.void, "10 seconds")
+      yield* Fiber.join(a)
+      yield* Fiber.join(b)
+      const times = (yield* fake.sent).map((s) => s.at)
+      expect(times).toHaveLength(3)
+      expect(times.slice(1).every((t) => t >= 5_000)).toBe(true)
+      expect(Option.isSome(yield* gate.closedUntil(new URL(BASE).origin))).toBe(true)
     })))
 })
