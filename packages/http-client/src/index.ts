@@ -33,3 +33,11 @@ export * as RateLimitGate from "./RateLimitGate.js"
  * @since 0.2.0
  */
 export * as RateLimitHeaders from "./RateLimitHeaders.js"
+
+/**
+ * Where the per-origin traffic controller keeps its state when several clients or replicas share one quota:
+ * in memory, or on Redis with `@bulwark/redis`.
+ *
+ * @since 0.2.0
+ */
+export * as TrafficStore from "./TrafficStore.js"

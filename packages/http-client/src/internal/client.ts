@@ -14,6 +14,7 @@ import type * as Scope from "effect/Scope"
 // The Tag lives in the public module; it is only read inside functions, so the import cycle is harmless.
 import { ApiClient, type RequestOptions, type Service } from "../ApiClient.js"
 import * as RateLimitGate from "../RateLimitGate.js"
+import * as TrafficStore from "../TrafficStore.js"
 import * as config from "./config.js"
 import * as plugins from "./plugins.js"
 import * as traffic from "./traffic.js"
@@ -133,7 +134,9 @@ export const make = (
       maxRetryAfterMillis,
       maxQueue: trafficSettings.maxQueue,
       // A gate in the context is a shared one (`@bulwark/redis`): the controller reads and writes its floor.
-      shared: Option.getOrUndefined(yield* Effect.serviceOption(RateLimitGate.RateLimitGate))
+      shared: Option.getOrUndefined(yield* Effect.serviceOption(RateLimitGate.RateLimitGate)),
+      // A traffic store shares the whole state (floor, pace, learned rate, outage probe): the fleet paces as one.
+      store: Option.getOrUndefined(yield* Effect.serviceOption(TrafficStore.TrafficStore))
     })
 
     // Redirects are handed on by classification and followed (or refused) by the redirect stage above the

@@ -30,8 +30,15 @@ export interface Settings {
   readonly minRate: number
   /** The step back from a learned pace that was refused. */
   readonly backoff: number
-  /** Growth of a learned rate per twenty clean windows while calls queue behind it. */
+  /** Growth of a learned rate per twenty clean windows while calls queue behind it, once converged. */
   readonly increase: number
+  /** The first probe's growth after a sample or a refusal; it doubles every clean window until a refusal. */
+  readonly probeStep: number
+  /**
+   * The search for the rate stops once the refused pace is within this factor of the proven one: each probe
+   * over the edge costs a whole `Retry-After` of silence, more than a few percent of pace gains back soon.
+   */
+  readonly convergedWithin: number
   /** Backoff of outage probes that fail without saying when to come back. */
   readonly probeBackoffBaseMillis: number
   readonly probeBackoffCapMillis: number
@@ -47,7 +54,9 @@ export const defaultSettings: Settings = {
   minRate: 1 / 1000,
   bareCooldownMillis: 500,
   increase: 1.01,
-  backoff: 0.96,
+  probeStep: 0.02,
+  convergedWithin: 1.1,
+  backoff: 0.9,
   probeBackoffBaseMillis: 1000,
   probeBackoffCapMillis: 30_000,
   recoveryIntervalMillis: 50
@@ -76,16 +85,33 @@ export interface Origin {
   episodeAccepts: number
   /** The learned length of a quota window (ms between two 429 episodes), 0 while unknown. */
   window: number
+  /** Samples of the rate taken from unpaced episodes. */
+  samples: number
   lastIncreaseAt: number
-  /** Probing up fast (×1.05 every other window) until the first refusal at a learned pace, then slowly. */
-  fastProbe: boolean
+  /** Requests accepted since `lastIncreaseAt`: what a pace achieved, which is less than the pace when the client is the limit. */
+  periodAccepts: number
+  /** The fastest learned pace (requests per ms) that ran a whole window, calls queued, without a 429; 0: none. */
+  proven: number
+  /** The slowest learned pace that was refused; `Infinity` while none was. */
+  refused: number
+  /** The next probe's growth (0.05: ×1.05); it doubles after every clean window until a refusal. */
+  step: number
+  /** Windows between two creeps once converged: 20, doubled by every creep that was refused. */
+  creepWindows: number
   /** Calls waited behind the pace since the last increase: the pace, not demand, is the limit. */
   demandLimited: boolean
   /** The pace comes from the API's rate-limit headers. */
   advertised: boolean
+  /**
+   * The reset of the window in which the headers were first seen: until then, what the window has left is
+   * spread to its reset (requests sent before the pace was known spent part of it).
+   */
+  firstWindowEnd: number
   /** A 503 (or 429) said when to come back and the origin is in outage mode: one probe at a time. */
   outage: boolean
   probing: boolean
+  /** When the probe out went (a probe unanswered for `probeTimeoutMillis`, e.g. its replica died, is given up). */
+  probeSentAt: number
   probeFailures: number
   /** Recovering from an outage: the interval halves every second until it reaches `targetInterval`. */
   recovering: boolean
@@ -107,21 +133,37 @@ export const makeOrigin = (settings: Settings): Origin => {
     episodeStart: -1,
     episodeAccepts: 0,
     window: 0,
+    samples: 0,
     lastIncreaseAt: 0,
-    fastProbe: true,
+    periodAccepts: 0,
+    proven: 0,
+    refused: Infinity,
+    step: settings.probeStep,
+    creepWindows: 20,
     demandLimited: false,
     advertised: false,
+    firstWindowEnd: 0,
     outage: false,
     probing: false,
+    probeSentAt: 0,
     probeFailures: 0,
     recovering: false,
     lastRampAt: 0
   }
 }
 
+/**
+ * A probe unanswered for this long no longer holds the origin: in a fleet sharing the state, the replica that
+ * sent it may have died. (In one process every probe is answered: an interrupted attempt reports "not-sent".)
+ */
+const probeTimeoutMillis = 30_000
+
 /** When the next request may be sent: `Infinity` while an outage probe is out. */
 export const eligibleAt = (origin: Origin, now: number): number => {
-  if (origin.outage) return origin.probing ? Infinity : Math.max(now, origin.notBefore)
+  if (origin.outage) {
+    const probeOut = origin.probing && now - origin.probeSentAt < probeTimeoutMillis
+    return probeOut ? Infinity : Math.max(now, origin.notBefore)
+  }
   const paced = origin.interval > 0 ? origin.tat - (origin.burst - 1) * origin.interval : 0
   return Math.max(now, origin.notBefore, paced)
 }
@@ -139,8 +181,14 @@ export const take = (origin: Origin, at: number): Ticket => {
   // The first learning episode starts with the first request.
   if (origin.episodeStart < 0) origin.episodeStart = at
   const probe = origin.outage
-  if (probe) origin.probing = true
-  if (origin.interval > 0) origin.tat = Math.max(origin.tat, at) + origin.interval
+  if (probe) {
+    origin.probing = true
+    origin.probeSentAt = at
+  }
+  // A send a little late (a timer fires a millisecond after its slot) keeps the schedule: up to half an
+  // interval of lateness is made up by the next slot instead of shifting every later one. Any window of the
+  // quota still holds at most one more send than the pace allows, which the reserve absorbs.
+  if (origin.interval > 0) origin.tat = Math.max(origin.tat, at - origin.interval / 2) + origin.interval
   return { epoch: origin.epoch, probe, sentAt: at }
 }
 
@@ -233,19 +281,48 @@ const accepted = (origin: Origin, ticket: Ticket, quota: Quota | undefined, now:
     }
   }
   if (ticket.epoch === origin.epoch) origin.episodeAccepts++
+  origin.periodAccepts++
   if (quota !== undefined) {
     advertisedPace(origin, quota, now, settings)
     return
   }
-  // Probing up a learned rate, only while calls queue behind the pace: fast (×1.05 a window) until the first
-  // refusal at a learned pace, then rarely (×1.01 every twenty windows), because an overshoot costs a whole
-  // `Retry-After` of silence.
+  // Probing up a learned rate, only while calls queue behind the pace. Each window that passes clean proves
+  // the pace; the next probe grows by a step that doubles every clean window (×1.02, ×1.04, ×1.08, ...: a slow
+  // first sample, such as a token bucket's, is left behind in a few windows), but never past the middle
+  // between what was proven and what was refused. Once the two are within 10% the pace has converged and only
+  // creeps up (×1.01 every twenty windows), because an overshoot costs a whole `Retry-After` of silence.
   if (origin.estimate > 0 && !origin.advertised && origin.demandLimited) {
     const window = origin.window > 0 ? origin.window : 1_000
-    const period = origin.fastProbe ? Math.max(500, window) : Math.max(5_000, 20 * window)
+    const converged = () => origin.proven > 0 && origin.refused <= origin.proven * settings.convergedWithin
+    // Two windows: a pace proven over one could have straddled two quota windows, each partly.
+    const period = converged() ? Math.max(5_000, origin.creepWindows * window) : Math.max(1_000, 2 * window)
     if (now - origin.lastIncreaseAt >= period) {
-      origin.estimate *= origin.fastProbe ? 1.05 : settings.increase
+      // What the window proves is the rate actually accepted: a pace the client itself could not keep up
+      // (a busy event loop, slow answers) proves nothing above what it achieved, and is not raised further.
+      const achieved = origin.periodAccepts / (now - origin.lastIncreaseAt)
+      const paceLimited = achieved >= 0.95 * origin.estimate
+      const creep = converged()
+      origin.proven = Math.max(origin.proven, Math.min(origin.estimate, achieved))
+      if (origin.estimate >= origin.refused) origin.refused = Infinity // the quota grew: what was refused passed
+      if (!paceLimited) {
+        // Not limited by the pace after all: nothing to learn by raising it.
+      } else if (creep) {
+        origin.estimate *= settings.increase
+      } else if (converged()) {
+        // This window proved the pace within 3% of the refused one: stay (creeping from the next period on).
+      } else {
+        // Far below a refused pace (more than 10%), bisect geometrically: a token bucket's first sample can be a
+        // fifth of its rate, and growing from there in small steps would take a minute.
+        const next = origin.estimate * (1 + origin.step)
+        origin.estimate = origin.refused === Infinity
+          ? next
+          : origin.refused > 1.1 * origin.estimate
+          ? Math.max(next, Math.sqrt(origin.estimate * origin.refused))
+          : Math.min(next, (origin.estimate + origin.refused) / 2)
+        origin.step = Math.min(1, origin.step * 2)
+      }
       origin.lastIncreaseAt = now
+      origin.periodAccepts = 0
       origin.demandLimited = false
       setPace(origin, 1 / origin.estimate, settings)
     }
@@ -257,13 +334,22 @@ const accepted = (origin: Origin, ticket: Ticket, quota: Quota | undefined, now:
  * and counting requests still in flight (their answers will lower `remaining` further).
  */
 const advertisedPace = (origin: Origin, quota: Quota, now: number, settings: Settings) => {
+  if (!origin.advertised) origin.firstWindowEnd = quota.resetAt ?? 0
   origin.advertised = true
   if (quota.limit !== undefined && quota.limit > 0 && quota.windowMillis !== undefined && quota.windowMillis > 0) {
     // The policy is known: pace at its long-run rate less the reserve. Resets are given in whole seconds, so
     // spreading `remaining` until a rounded-up reset would run slower than the quota; at this pace a window
     // never receives more than its quota, and `remaining` reaching 0 at a window's last request is no
     // reason to stop (the next request falls in the next window; a 429 would still set a floor).
-    setPace(origin, quota.windowMillis / (quota.limit * (1 - settings.reserve)), settings)
+    let interval = quota.windowMillis / (quota.limit * (1 - settings.reserve))
+    if (now < origin.firstWindowEnd && quota.resetAt !== undefined) {
+      // Except in the first window, which the requests sent before the pace was known spent unpaced: what it
+      // has left (less what is in flight) is spread until its reset, or the origin waits for the reset.
+      const left = quota.remaining - origin.inflight
+      if (left <= 0) origin.notBefore = Math.max(origin.notBefore, quota.resetAt)
+      else interval = Math.max(interval, (quota.resetAt - now) / left)
+    }
+    setPace(origin, interval, settings)
     return
   }
   // Only a count and a reset: spend what is left evenly until the reset, counting requests in flight.
@@ -297,21 +383,41 @@ const rateLimited = (origin: Origin, ticket: Ticket, answer: Answer, now: number
     const paced = origin.estimate > 0 && origin.interval > 0 && !origin.recovering
     if (paced) {
       // Paced and still refused: the pace is too fast (a probe went over, or the quota is lower than
-      // thought). Step back from the slower of the pace used and the rate actually accepted meanwhile.
-      // (The accepted rate counts only after a bare 429: with a Retry-After the episode also spans the pause.)
+      // thought). Go back to the fastest pace that was proven below it; without one, step back from the
+      // slower of the pace used and, after a bare 429 (the client's own short pause, so the episode was spent
+      // sending at the limit), the rate actually accepted since the last pause ended.
+      const pace = 1 / origin.interval
       const measured = answer.retryAfterMillis === undefined ? accepted : Infinity
-      origin.estimate = Math.min(origin.estimate, 1 / origin.interval, measured) * settings.backoff
-      origin.fastProbe = false
+      // A creep that was refused: the quota has not grown, so the next creep waits twice as long.
+      if (origin.proven > 0 && origin.refused <= origin.proven * settings.convergedWithin && pace > origin.proven) {
+        origin.creepWindows = Math.min(320, origin.creepWindows * 2)
+      }
+      origin.refused = Math.min(origin.refused, pace)
+      if (origin.proven >= pace) origin.proven = 0 // what was proven no longer holds: the quota fell
+      origin.estimate = origin.proven > 0
+        ? Math.min(origin.proven, measured)
+        : Math.min(origin.estimate, pace, measured) * settings.backoff
+      origin.step = settings.probeStep
     } else if (origin.episodeAccepts >= 3 && span > 0 && origin.episodeStart >= 0) {
-      // Unpaced: a sample of the quota's rate. A bounded decrease: one noisy sample never takes more than
-      // 30% off.
-      const sample = (origin.episodeAccepts / span) * settings.headroom
-      origin.estimate = origin.estimate > 0 ? Math.max(0.7 * origin.estimate, sample) : sample
+      // Unpaced: a sample of the quota's rate. With a Retry-After it is a lower bound (the quota refilled no
+      // later than the reopening), so of the first two the larger is kept: the first is often slow (cold
+      // connections, a window already partly spent), the second starts right after a window's end. Later
+      // ones (after an outage) decrease it by at most 30%.
+      origin.samples++
+      const boundFromBelow = answer.retryAfterMillis !== undefined && origin.samples <= 2
+      // A bound from below needs no headroom: pacing at it never outruns the quota.
+      const sample = (origin.episodeAccepts / span) * (boundFromBelow ? 1 : settings.headroom)
+      origin.estimate = boundFromBelow || origin.estimate === 0 ? Math.max(origin.estimate, sample) : Math.max(
+        0.7 * origin.estimate,
+        sample
+      )
       origin.window = span
     } else if (origin.estimate > 0) {
       origin.estimate = 0.7 * origin.estimate
     }
-    if (origin.estimate > 0) {
+    // After the first sample of a quota that says when it refills, stay unpaced for a second one.
+    const sampleAgain = !paced && answer.retryAfterMillis !== undefined && origin.samples === 1
+    if (origin.estimate > 0 && !sampleAgain) {
       origin.estimate = Math.max(origin.estimate, settings.minRate)
       setPace(origin, 1 / origin.estimate, settings)
     }
@@ -325,6 +431,7 @@ const rateLimited = (origin: Origin, ticket: Ticket, answer: Answer, now: number
   origin.episodeStart = origin.notBefore
   origin.episodeAccepts = 0
   origin.lastIncreaseAt = origin.notBefore
+  origin.periodAccepts = 0
   origin.demandLimited = false
 }
 
@@ -360,3 +467,34 @@ export const noteQueued = (origin: Origin): void => {
 
 /** The current pace, in requests per second (0: unpaced), for the metric. */
 export const ratePerSecond = (origin: Origin): number => origin.interval > 0 ? 1000 / origin.interval : 0
+
+/**
+ * The state as text, for a store a fleet shares (`TrafficStore`): every field but `inflight`, which counts this
+ * process's own requests (a replica that dies must not leave the fleet's count high).
+ */
+export const serialize = (origin: Origin): string =>
+  JSON.stringify(origin, (key, value) => key === "inflight" ? undefined : value === Infinity ? "Infinity" : value)
+
+/**
+ * Reads a stored state back over a local one (whose `inflight` it keeps). Anything unreadable — another
+ * version's fields, garbage — leaves the local state as it is: a fleet then relearns rather than failing.
+ */
+export const deserializeInto = (text: string, local: Origin): boolean => {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return false
+  }
+  if (typeof parsed !== "object" || parsed === null) return false
+  const record = parsed as Record<string, unknown>
+  const next: Record<string, unknown> = {}
+  for (const [key, current] of Object.entries(local)) {
+    if (key === "inflight") continue
+    const value = record[key] === "Infinity" ? Infinity : record[key]
+    if (typeof value !== typeof current || (typeof value === "number" && Number.isNaN(value))) return false
+    next[key] = value
+  }
+  Object.assign(local, next)
+  return true
+}

@@ -16,6 +16,7 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { Service as RateLimitGateService } from "../RateLimitGate.js"
+import type { Service as TrafficStoreService } from "../TrafficStore.js"
 import * as traffic from "./traffic.js"
 
 /** Why a call was refused without being sent, and when it may come back. */
@@ -65,8 +66,15 @@ export const metrics = {
   rateLimited: Metric.counter("bulwark_http_traffic_rate_limited_total", {
     description: "429 answers received",
     incremental: true
+  }),
+  storeFallbacks: Metric.counter("bulwark_http_traffic_store_fallbacks_total", {
+    description: "Decisions taken on this process's own copy of an origin's state because the shared store failed",
+    incremental: true
   })
 }
+
+/** With a shared store, a waiting process looks at the stored state at least this often. */
+const storePollMillis = 100
 
 /** @internal */
 export interface Options {
@@ -77,6 +85,11 @@ export interface Options {
   readonly maxQueue: number
   /** A shared floor (`@bulwark/redis`' fleet gate): read before each attempt, written on every pause. */
   readonly shared?: RateLimitGateService | undefined
+  /**
+   * A shared state (`TrafficStore`): every decision is taken on the stored state of the origin, so the
+   * clients sharing it pace as one. Supersedes `shared`.
+   */
+  readonly store?: TrafficStoreService | undefined
 }
 
 /** @internal */
@@ -133,23 +146,63 @@ export const make = (options: Options): Effect.Effect<Controller, never, Scope.S
       }
     }
 
+    const store = options.store
+
+    /**
+     * Takes a decision over the origin's state: in memory, on the process's own state; with a store, on the
+     * stored state (written back when the decision changed it), or — when the store fails — on this process's
+     * copy of it, the last it saw. `decide` may run more than once (after a concurrent write): it only reads
+     * the queue and changes the state it is given.
+     */
+    const decide = <A>(box: Box, decision: (state: traffic.Origin) => A): Effect.Effect<A> => {
+      if (store === undefined) return Effect.sync(() => decision(box.state))
+      let decided: traffic.Origin | undefined
+      return store.modify(box.origin, (stored) => {
+        const state = { ...box.state }
+        if (stored !== undefined) traffic.deserializeInto(stored, state)
+        const result = decision(state)
+        decided = state
+        const next = traffic.serialize(state)
+        return [result, next === stored ? stored : next] as const
+      }).pipe(
+        Effect.tap(() => {
+          if (decided !== undefined) Object.assign(box.state, decided)
+        }),
+        Effect.catchAll(() =>
+          Effect.zipRight(Metric.increment(metrics.storeFallbacks), Effect.sync(() => decision(box.state)))
+        )
+      )
+    }
+
+    const release = (box: Box, now: number) => (state: traffic.Origin): traffic.Ticket | number => {
+      const at = traffic.eligibleAt(state, now)
+      return at <= now ? traffic.take(state, now) : at
+    }
+
     const pump = (box: Box): Effect.Effect<void> =>
       Effect.gen(function*() {
         while (box.queue.length > 0) {
           const now = yield* Clock.currentTimeMillis
           refuseUnreachable(box, now)
           if (box.queue.length === 0) break
-          const at = traffic.eligibleAt(box.state, now)
-          if (at <= now) {
-            const waiter = box.queue.shift()!
-            const ticket = traffic.take(box.state, now)
-            Deferred.unsafeDone(waiter.deferred, Exit.succeed(ticket))
+          const next = yield* decide(box, release(box, now))
+          if (typeof next !== "number") {
+            const waiter = box.queue.shift()
+            if (waiter === undefined) {
+              // The waiter left (interrupted) while the store answered: the slot goes unused.
+              yield* decide(box, (state) => traffic.onAnswer(state, next, { kind: "not-sent" }, now, settings))
+              break
+            }
+            Deferred.unsafeDone(waiter.deferred, Exit.succeed(next))
             yield* Metric.incrementBy(metrics.waitMillis, now - waiter.enqueuedAt)
             yield* Metric.set(box.queueLength, box.queue.length)
             continue
           }
           // Sleep until the next slot, the earliest deadline in the queue, or an answer that changes things.
-          let until = at === Infinity ? now + 60_000 : at
+          // With a store, other processes' answers change the state too and do not wake this one: it looks
+          // again at least every `storePollMillis`.
+          let until = next === Infinity ? now + 60_000 : next
+          if (store !== undefined) until = Math.min(until, now + storePollMillis)
           for (const waiter of box.queue) {
             if (waiter.deadline !== undefined && waiter.deadline < until) until = Math.max(now + 1, waiter.deadline)
           }
@@ -170,55 +223,94 @@ export const make = (options: Options): Effect.Effect<Controller, never, Scope.S
       box.queue.splice(index, 0, waiter)
     }
 
+    /** Go now (a ticket), wait in the queue, or a refusal: decided over the origin's state. */
+    const admit = (
+      box: Box,
+      now: number,
+      priority: number,
+      deadline: number | undefined
+    ) =>
+    (state: traffic.Origin): traffic.Ticket | Refusal | "wait" => {
+      if (box.queue.length === 0 && traffic.eligibleAt(state, now) <= now) return traffic.take(state, now)
+      if (state.notBefore - now > options.maxRetryAfterMillis) return refusal("cooldown", state.notBefore)
+      let position = 0
+      while (position < box.queue.length && box.queue[position]!.priority <= priority) position++
+      const eta = traffic.etaOf(state, now, position, settings)
+      if (deadline !== undefined && eta > deadline) return refusal("deadline", eta)
+      if (box.queue.length >= options.maxQueue) return refusal("queue-full", eta)
+      traffic.noteQueued(state)
+      return "wait"
+    }
+
+    const admitted = (
+      box: Box,
+      now: number,
+      priority: number,
+      deadline: number | undefined,
+      admission: traffic.Ticket | Refusal | "wait"
+    ): Effect.Effect<traffic.Ticket, Refusal> => {
+      if (admission === "wait") return wait(box, now, priority, deadline)
+      if ("_tag" in admission) return Effect.zipRight(Metric.increment(metrics.failFasts), Effect.fail(admission))
+      return Effect.succeed(admission)
+    }
+
+    const wait = (
+      box: Box,
+      now: number,
+      priority: number,
+      deadline: number | undefined
+    ): Effect.Effect<traffic.Ticket, Refusal> => {
+      const deferred = Deferred.unsafeMake<traffic.Ticket, Refusal>(FiberId.none)
+      const waiter: Waiter = { priority, deadline, deferred, enqueuedAt: now }
+      enqueue(box, waiter)
+      const start = box.pumping
+        ? Effect.void
+        : Effect.suspend(() => {
+          box.pumping = true
+          return Effect.asVoid(Effect.forkIn(pump(box), scope))
+        })
+      return Effect.zipRight(
+        Effect.zipRight(
+          Effect.zipRight(start, Metric.increment(metrics.waits)),
+          Metric.set(box.queueLength, box.queue.length)
+        ),
+        Effect.onInterrupt(Deferred.await(deferred), () =>
+          Effect.sync(() => {
+            const index = box.queue.indexOf(waiter)
+            if (index !== -1) box.queue.splice(index, 1)
+          }))
+      )
+    }
+
     const acquireLocal = (
       origin: string,
       priority: number,
       deadline: number | undefined
     ): Effect.Effect<traffic.Ticket, Refusal> =>
       Effect.clockWith((clock) => {
+        // The hot path: one synchronous decision over the process's own state, no fiber, no Deferred.
         const now = clock.unsafeCurrentTimeMillis()
         const box = boxOf(origin)
-        const state = box.state
-        if (box.queue.length === 0 && traffic.eligibleAt(state, now) <= now) {
-          return Effect.succeed(traffic.take(state, now))
-        }
-        if (state.notBefore - now > options.maxRetryAfterMillis) {
-          return Effect.zipRight(Metric.increment(metrics.failFasts), Effect.fail(refusal("cooldown", state.notBefore)))
-        }
-        let position = 0
-        while (position < box.queue.length && box.queue[position]!.priority <= priority) position++
-        const eta = traffic.etaOf(state, now, position, settings)
-        if (deadline !== undefined && eta > deadline) {
-          return Effect.zipRight(Metric.increment(metrics.failFasts), Effect.fail(refusal("deadline", eta)))
-        }
-        if (box.queue.length >= options.maxQueue) {
-          return Effect.zipRight(Metric.increment(metrics.failFasts), Effect.fail(refusal("queue-full", eta)))
-        }
-        traffic.noteQueued(state)
-        const deferred = Deferred.unsafeMake<traffic.Ticket, Refusal>(FiberId.none)
-        const waiter: Waiter = { priority, deadline, deferred, enqueuedAt: now }
-        enqueue(box, waiter)
-        const start = box.pumping
-          ? Effect.void
-          : Effect.suspend(() => {
-            box.pumping = true
-            return Effect.asVoid(Effect.forkIn(pump(box), scope))
-          })
-        return Effect.zipRight(
-          Effect.zipRight(
-            Effect.zipRight(start, Metric.increment(metrics.waits)),
-            Metric.set(box.queueLength, box.queue.length)
-          ),
-          Effect.onInterrupt(Deferred.await(deferred), () =>
-            Effect.sync(() => {
-              const index = box.queue.indexOf(waiter)
-              if (index !== -1) box.queue.splice(index, 1)
-            }))
+        return admitted(box, now, priority, deadline, admit(box, now, priority, deadline)(box.state))
+      })
+
+    const acquireStored = (
+      origin: string,
+      priority: number,
+      deadline: number | undefined
+    ): Effect.Effect<traffic.Ticket, Refusal> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const box = boxOf(origin)
+        return Effect.flatMap(
+          decide(box, admit(box, now, priority, deadline)),
+          (admission) => admitted(box, now, priority, deadline, admission)
         )
       })
 
     const shared = options.shared
-    const acquire: Controller["acquire"] = shared === undefined
+    const acquire: Controller["acquire"] = store !== undefined
+      ? acquireStored
+      : shared === undefined
       ? acquireLocal
       : (origin, priority, deadline) =>
         Effect.flatMap(
@@ -236,21 +328,28 @@ export const make = (options: Options): Effect.Effect<Controller, never, Scope.S
           }
         )
 
+    const answered = (box: Box, before: number, reply: traffic.Answer, changed: boolean): Effect.Effect<boolean> => {
+      if (box.wake !== undefined) Deferred.unsafeDone(box.wake, Exit.void)
+      const counted = reply.kind === "rate-limited" ? Metric.increment(metrics.rateLimited) : Effect.void
+      if (!changed) return Effect.as(counted, false)
+      const publish = store === undefined && shared !== undefined && box.state.notBefore > before
+        ? Effect.catchAllCause(shared.close(box.origin, box.state.notBefore), () => Effect.void)
+        : Effect.void
+      return Effect.as(
+        Effect.zipRight(Effect.zipRight(counted, publish), Metric.set(box.rate, traffic.ratePerSecond(box.state))),
+        true
+      )
+    }
+
     const answer: Controller["answer"] = (origin, ticket, reply) =>
       Effect.clockWith((clock) => {
+        const now = clock.unsafeCurrentTimeMillis()
         const box = boxOf(origin)
         const before = box.state.notBefore
-        const changed = traffic.onAnswer(box.state, ticket, reply, clock.unsafeCurrentTimeMillis(), settings)
-        if (box.wake !== undefined) Deferred.unsafeDone(box.wake, Exit.void)
-        const counted = reply.kind === "rate-limited" ? Metric.increment(metrics.rateLimited) : Effect.void
-        if (!changed) return Effect.as(counted, false)
-        const publish = shared !== undefined && box.state.notBefore > before
-          ? Effect.catchAllCause(shared.close(origin, box.state.notBefore), () => Effect.void)
-          : Effect.void
-        return Effect.as(
-          Effect.zipRight(Effect.zipRight(counted, publish), Metric.set(box.rate, traffic.ratePerSecond(box.state))),
-          true
-        )
+        const decision = (state: traffic.Origin) => traffic.onAnswer(state, ticket, reply, now, settings)
+        return store === undefined
+          ? answered(box, before, reply, decision(box.state))
+          : Effect.flatMap(decide(box, decision), (changed) => answered(box, before, reply, changed))
       })
 
     return { acquire, answer, inspect: (origin) => boxes.get(origin)?.state }
