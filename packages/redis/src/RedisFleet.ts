@@ -1,7 +1,12 @@
 /**
- * Everything a fleet needs on one Redis connection: the shared `TokenStore`, the fleet-wide 429 gate and,
- * when `rateLimit` is given, the fleet-wide rate limiter. `ApiClient.make` / `ApiClient.layer` pick up the
- * token store and the gate from the context; the limiter is added as a per-attempt plugin.
+ * Everything a fleet needs on one Redis connection: the shared `TokenStore`, the traffic controller's shared
+ * state (`RedisTrafficStore`: one `Retry-After` floor, one pace and one learned rate for the fleet), the
+ * fleet-wide 429 gate and, when `rateLimit` is given, the fleet-wide rate limiter. `ApiClient.make` /
+ * `ApiClient.layer` pick up the token store, the traffic store and the gate from the context; the limiter is
+ * added as a per-attempt plugin.
+ *
+ * With no hand-set limit, the traffic store alone keeps a fleet on one quota under it: the replicas learn the
+ * rate together (from the rate-limit headers, or from 429s) and take their requests from one schedule.
  *
  * @example
  * ```ts
@@ -13,6 +18,7 @@
  * const Fleet = RedisFleet.layer({
  *   redis: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
  *   keyPrefix: "catalog-sync",
+ *   // Optional: a hand-set fleet limit on top of the learned pace.
  *   rateLimit: { limit: 15, window: "1 second" } // the API allows 20/s per client
  * })
  *
@@ -35,7 +41,7 @@
  * @since 0.1.0
  */
 import type { TokenStore } from "@bulwark/auth-token"
-import type { RateLimitGate } from "@bulwark/http-client"
+import type { RateLimitGate, TrafficStore } from "@bulwark/http-client"
 import * as Layer from "effect/Layer"
 import type { Redis } from "ioredis"
 import * as options_ from "./internal/options.js"
@@ -43,6 +49,7 @@ import * as RedisConnection from "./RedisConnection.js"
 import * as RedisRateLimiter from "./RedisRateLimiter.js"
 import * as RedisRateLimitGate from "./RedisRateLimitGate.js"
 import * as RedisTokenStore from "./RedisTokenStore.js"
+import * as RedisTrafficStore from "./RedisTrafficStore.js"
 
 /**
  * @since 0.1.0
@@ -53,6 +60,8 @@ export interface Options {
   readonly token?: RedisTokenStore.Options | undefined
   /** Options of the 429 gate. */
   readonly gate?: RedisRateLimitGate.Options | undefined
+  /** Options of the traffic store, or `false` to share only the 429 gate's floor (the 0.1 behaviour). */
+  readonly traffic?: RedisTrafficStore.Options | false | undefined
   /** The fleet-wide rate limit; without it no `RedisRateLimiter` is provided. */
   readonly rateLimit?: RedisRateLimiter.Options | undefined
 }
@@ -63,22 +72,37 @@ export interface Options {
  * @since 0.1.0
  * @category models
  */
-export type Services = TokenStore.TokenStore | RateLimitGate.RateLimitGate | RedisConnection.RedisConnection
+export type Services =
+  | TokenStore.TokenStore
+  | RateLimitGate.RateLimitGate
+  | TrafficStore.TrafficStore
+  | RedisConnection.RedisConnection
 
 const build = (
   options: Options | undefined
 ): Layer.Layer<
-  TokenStore.TokenStore | RateLimitGate.RateLimitGate | RedisRateLimiter.RedisRateLimiter,
+  TokenStore.TokenStore | RateLimitGate.RateLimitGate | TrafficStore.TrafficStore | RedisRateLimiter.RedisRateLimiter,
   RedisConnection.RedisConfigError,
   RedisConnection.RedisConnection
 > => {
-  const base = Layer.merge(
+  const shared = Layer.merge(
     RedisTokenStore.layerWithConnection(options?.token),
     RedisRateLimitGate.layerWithConnection(options?.gate)
   )
+  // Without the traffic store the layer still has its type (a fleet that opted out gets no TrafficStore).
+  const base = options?.traffic === false
+    ? shared as Layer.Layer<
+      TokenStore.TokenStore | RateLimitGate.RateLimitGate | TrafficStore.TrafficStore,
+      RedisConnection.RedisConfigError,
+      RedisConnection.RedisConnection
+    >
+    : Layer.merge(shared, RedisTrafficStore.layerWithConnection(options?.traffic))
   return options?.rateLimit === undefined
     ? base as Layer.Layer<
-      TokenStore.TokenStore | RateLimitGate.RateLimitGate | RedisRateLimiter.RedisRateLimiter,
+      | TokenStore.TokenStore
+      | RateLimitGate.RateLimitGate
+      | TrafficStore.TrafficStore
+      | RedisRateLimiter.RedisRateLimiter,
       RedisConnection.RedisConfigError,
       RedisConnection.RedisConnection
     >
@@ -93,6 +117,9 @@ const withIssues = <A>(
   const issues = [
     ...options_.tokenStoreIssues(options?.token).map((issue) => `token.${issue}`),
     ...options_.gateIssues(options?.gate).map((issue) => `gate.${issue}`),
+    ...(options?.traffic === false ? [] : options_.trafficStoreIssues(options?.traffic)).map((issue) =>
+      `traffic.${issue}`
+    ),
     ...(options?.rateLimit === undefined ? [] : options_.rateLimiterIssues(options.rateLimit)).map((issue) =>
       `rateLimit.${issue}`
     )

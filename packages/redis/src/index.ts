@@ -1,7 +1,8 @@
 /**
  * Fleet-wide state for `@bulwark/http-client` on Redis (ioredis): one shared access token with a refresh
- * lock, a shared 429 cool-down gate and a shared client-side rate limit, each degrading to per-process
- * behaviour when Redis is down or slow.
+ * lock, the traffic controller's shared state (floor, pace, learned rate, outage probe), a shared 429
+ * cool-down gate and a shared client-side rate limit, each degrading to per-process behaviour when Redis is
+ * down or slow.
  *
  * @since 0.1.0
  */
@@ -33,6 +34,14 @@ export * as RedisRateLimitGate from "./RedisRateLimitGate.js"
  * @since 0.1.0
  */
 export * as RedisRateLimiter from "./RedisRateLimiter.js"
+
+/**
+ * The traffic controller's state on Redis (`TrafficStore` of `@bulwark/http-client`): one floor, one pace,
+ * one learned rate and one outage probe for the whole fleet.
+ *
+ * @since 0.2.0
+ */
+export * as RedisTrafficStore from "./RedisTrafficStore.js"
 
 /**
  * The shared `TokenStore` of `@bulwark/auth-token`, with a refresh lock.

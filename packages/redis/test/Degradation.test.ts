@@ -16,7 +16,14 @@ import {
   withSandbox
 } from "./helpers.js"
 
-const OPERATIONS = ["connect", "token.lock", "gate.read", "gate.close", "ratelimit.acquire"] as const
+const OPERATIONS = [
+  "connect",
+  "token.lock",
+  "gate.read",
+  "gate.close",
+  "traffic.modify",
+  "ratelimit.acquire"
+] as const
 
 const fallbackCounts = Effect.map(
   Effect.forEach(OPERATIONS, (operation) => RedisConnection.fallbackCount(operation)),
@@ -61,14 +68,17 @@ describe("Redis down or slow", () => {
         expect(stats.requests["GET /v1/items"]).toEqual({ "200": 20 })
 
         const after = yield* fallbackCounts
-        for (const operation of ["connect", "token.lock", "gate.read", "ratelimit.acquire"]) {
+        // The traffic controller's decisions go to the traffic store (which supersedes the gate's floor).
+        for (const operation of ["connect", "token.lock", "traffic.modify", "ratelimit.acquire"]) {
           expect(after[operation]!, operation).toBeGreaterThan(before[operation]!)
         }
         const warnings = logs.lines.filter((line) => line.startsWith("WARN"))
-        expect(warnings.some((line) => line.includes("Falling back to per-process state for gate.read"))).toBe(true)
+        expect(warnings.some((line) => line.includes("Falling back to per-process state for traffic.modify"))).toBe(
+          true
+        )
         expect(warnings.some((line) => line.includes("The token store failed during lock"))).toBe(true)
         // Rate-limited: one warning per operation, not one per request.
-        expect(warnings.filter((line) => line.includes("for gate.read")).length).toBe(1)
+        expect(warnings.filter((line) => line.includes("for traffic.modify")).length).toBe(1)
         expect(warnings.filter((line) => line.includes("for ratelimit.acquire")).length).toBe(1)
         // No secret anywhere: not the token, not the client secret.
         const value = Redacted.value(token.value)
@@ -109,7 +119,8 @@ describe("Redis down or slow", () => {
         proxy.stall(true)
         const started = Date.now()
         yield* Effect.forEach(range(10), () => replica.api.get("/v1/items?limit=1", Page))
-        // Only the first attempt waited for the timeouts (gate read, then rate limit): about 200 ms.
+        // Only the first attempt waited for the timeouts (the traffic store's decision, then the rate limit, then
+        // the answer's decision; a cool-down skips Redis after that): about 300 ms.
         expect(Date.now() - started).toBeLessThan(1_500)
         // A revoked token while Redis is slow: the provider's store operations time out (200 ms) and it
         // refreshes on its own.
@@ -120,9 +131,9 @@ describe("Redis down or slow", () => {
         proxy.stall(false)
 
         const after = yield* fallbackCounts
-        expect(after["gate.read"]!).toBeGreaterThan(before["gate.read"]!)
+        expect(after["traffic.modify"]!).toBeGreaterThan(before["traffic.modify"]!)
         expect(after["ratelimit.acquire"]!).toBeGreaterThan(before["ratelimit.acquire"]!)
-        expect(logs.lines.some((line) => line.includes("did not answer gate.read in time (100 ms)"))).toBe(true)
+        expect(logs.lines.some((line) => line.includes("did not answer traffic.modify in time (100 ms)"))).toBe(true)
         expect(logs.lines.some((line) => line.includes("The token store failed"))).toBe(true)
         expect(logs.lines.filter((line) => line.includes("sbx_"))).toEqual([])
         expect((yield* sandbox.stats).requests["GET /v1/items"]?.["200"]).toBe(12)

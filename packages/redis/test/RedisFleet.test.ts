@@ -46,15 +46,18 @@ describe("RedisFleet", () => {
         const stats = yield* sandbox.stats
         expect(stats.tokensIssued).toBe(1)
         expect(stats.requests["GET /v1/items"]).toEqual({ "200": 10 })
-        // What is left: the token with its TTL, and possibly the rate-limit schedule if it has not drained yet
+        // What is left: the token with its TTL, the traffic controller's state of the origin (TTL: idle 10 min),
+        // and possibly the rate-limit schedule if it has not drained yet
         // (its TTL is the time it takes to drain, so on a loaded machine it may still be there). Every key
         // has a TTL: nothing leaks.
         const keys = yield* keysOf(redis, prefix)
         const tokenKey = `bulwark:${prefix}:token:default`
         expect(keys).toContain(tokenKey)
-        expect(keys.filter((key) => key !== tokenKey).every((key) => key.includes(":ratelimit:"))).toBe(
-          true
-        )
+        expect(
+          keys.filter((key) => key !== tokenKey).every((key) =>
+            key.includes(":ratelimit:") || key.includes(":traffic:")
+          )
+        ).toBe(true)
         expect(yield* Effect.promise(() => redis.pttl(tokenKey))).toBeGreaterThan(3_500_000)
         // -1 would be a key without a TTL (a leak); -2 means the rate-limit key drained and expired between
         // the listing and this check, which is what its TTL is for.

@@ -4,6 +4,7 @@ import type { ConnectionOptions, LayerOptions } from "../RedisConnection.js"
 import type { Options as RateLimiterOptions } from "../RedisRateLimiter.js"
 import type { Options as GateOptions } from "../RedisRateLimitGate.js"
 import type { Options as TokenStoreOptions } from "../RedisTokenStore.js"
+import type { Options as TrafficStoreOptions } from "../RedisTrafficStore.js"
 import * as crypto from "./crypto.js"
 
 // Validation of every option, apart from the components so that `RedisFleet` can report every problem at
@@ -100,6 +101,23 @@ export const validateGate = (options: GateOptions | undefined, issues: Array<str
 export const gateIssues = (options: GateOptions | undefined): ReadonlyArray<string> => {
   const issues: Array<string> = []
   validateGate(options, issues)
+  return issues
+}
+
+/** @internal */
+export const trafficStoreDefaults = {
+  idleTtl: Duration.minutes(10)
+}
+
+/** @internal */
+export const validateTrafficStore = (options: TrafficStoreOptions | undefined, issues: Array<string>) => ({
+  idleTtlMillis: millisOf(issues, "idleTtl", options?.idleTtl, trafficStoreDefaults.idleTtl, 1000)
+})
+
+/** @internal */
+export const trafficStoreIssues = (options: TrafficStoreOptions | undefined): ReadonlyArray<string> => {
+  const issues: Array<string> = []
+  validateTrafficStore(options, issues)
   return issues
 }
 
