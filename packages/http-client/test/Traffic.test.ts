@@ -167,9 +167,9 @@ describe("traffic learning without headers", () => {
     expect(run.sentEarly).toBe(0)
   })
 
-  it("a refused probe goes back to the fastest pace proven below it, and the search stops within 5%", () => {
+  it("a refused probe goes back to the fastest pace proven below it, and the search stops within 10%", () => {
     const origin = traffic.makeOrigin(settings)
-    Object.assign(origin, { estimate: 0.048, interval: 1 / 0.048, targetInterval: 1 / 0.048, window: 1000 })
+    Object.assign(origin, { estimate: 0.04, interval: 1 / 0.04, targetInterval: 1 / 0.04, window: 1000 })
     // Two clean windows, calls queued behind the pace, every slot used: the pace is proven, the next probe grows.
     const cleanPeriod = (from: number) => {
       const count = Math.floor(2000 * origin.estimate) + 1
@@ -181,20 +181,24 @@ describe("traffic learning without headers", () => {
       traffic.onAnswer(origin, traffic.take(origin, from + 2000), { kind: "accepted" }, from + 2000, settings)
     }
     cleanPeriod(0)
-    expect(origin.proven).toBeCloseTo(0.048, 5)
-    expect(origin.estimate).toBeCloseTo(0.048 * 1.02, 5)
+    expect(origin.proven).toBeCloseTo(0.04, 5)
+    expect(origin.estimate).toBeCloseTo(0.04 * 1.1, 5)
     cleanPeriod(2000)
-    expect(origin.estimate).toBeCloseTo(0.048 * 1.02 * 1.04, 5)
+    expect(origin.estimate).toBeCloseTo(0.04 * 1.1 * 1.2, 5)
     // The probe is refused: back to what was proven.
     const probe = origin.estimate
     const refused = traffic.take(origin, 4_100)
     traffic.onAnswer(origin, refused, { kind: "rate-limited", retryAfterMillis: 1000 }, 4_100, settings)
     expect(origin.refused).toBeCloseTo(probe, 5)
-    expect(origin.estimate).toBeCloseTo(0.048 * 1.02, 5)
-    // Within 5% of the refused pace: the search is over, the pace stays (it creeps only after twenty windows).
+    expect(origin.estimate).toBeCloseTo(0.04 * 1.1, 5)
+    // More than 10% below the refused pace: the next probe goes at most halfway, then the search is over.
+    cleanPeriod(5_100)
+    expect(origin.estimate).toBeLessThanOrEqual((0.044 + probe) / 2 + 1e-9)
+    expect(origin.estimate).toBeGreaterThan(0.044)
+    cleanPeriod(7_100)
     expect(origin.refused / origin.proven).toBeLessThanOrEqual(settings.convergedWithin)
     const settled = origin.estimate
-    cleanPeriod(5_100)
+    cleanPeriod(9_100)
     expect(origin.estimate).toBe(settled)
   })
 
@@ -244,8 +248,8 @@ describe("traffic learning without headers", () => {
       traffic.onAnswer(origin, traffic.take(origin, from + 2000), { kind: "accepted" }, from + 2000, settings)
       rates.push(traffic.ratePerSecond(origin))
     }
-    // ×1.02, ×1.04, ×1.08, ×1.16, ×1.32: five periods add 76% (×1.02 each would add 10%).
-    expect(rates[4]! / 10).toBeGreaterThan(1.7)
+    // ×1.1, ×1.2, ×1.4, ×1.8, ×2.6: five periods multiply it by ~8 (×1.1 each: by 1.6).
+    expect(rates[4]! / 10).toBeGreaterThan(6)
   })
 })
 

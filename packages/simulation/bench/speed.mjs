@@ -50,7 +50,9 @@ for (let run = 0; run < runs; run++) {
     console.log(
       `${name}, run ${run + 1}: ${report.calls.total} calls, ${report.attempts.total} attempts, ` +
         `${(wallMs / 1000).toFixed(2)} s wall for ${report.simulatedSeconds} s simulated ` +
-        `(${(report.simulatedSeconds * 1000 / wallMs).toFixed(0)}x real time, ${(wallMs * 1000 / report.calls.total).toFixed(0)} µs/call)`
+        `(${(report.simulatedSeconds * 1000 / wallMs).toFixed(0)}x real time, ${
+          (wallMs * 1000 / report.calls.total).toFixed(0)
+        } µs/call)`
     )
   }
 }

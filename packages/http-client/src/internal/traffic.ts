@@ -54,7 +54,7 @@ export const defaultSettings: Settings = {
   minRate: 1 / 1000,
   bareCooldownMillis: 500,
   increase: 1.01,
-  probeStep: 0.02,
+  probeStep: 0.1,
   convergedWithin: 1.1,
   backoff: 0.9,
   probeBackoffBaseMillis: 1000,
@@ -198,11 +198,18 @@ export const take = (origin: Origin, at: number): Ticket => {
  * recovery pace.
  */
 export const etaOf = (origin: Origin, now: number, position: number, settings: Settings): number => {
+  if (!origin.outage && !origin.recovering) return eligibleAt(origin, now) + position * origin.interval
   const first = origin.outage
     ? Math.max(now, origin.notBefore) + (origin.probing ? settings.probeBackoffBaseMillis : 0)
     : eligibleAt(origin, now)
-  const step = origin.outage ? settings.recoveryIntervalMillis : origin.interval
-  return first + position * step
+  // After an outage the queue drains on a ramp: the interval starts at `recoveryIntervalMillis` and halves
+  // every second, so second k releases 2^k times as many as the first, and position p goes out after
+  // log2(p / perSecond + 1) seconds — not p intervals, which would refuse calls that will make it. Never
+  // faster than the pace the ramp ends at.
+  const interval = origin.outage ? settings.recoveryIntervalMillis : origin.interval
+  const perSecond = 1000 / interval
+  const ramp = 1000 * Math.log2(position / perSecond + 1)
+  return first + Math.max(ramp, position * origin.targetInterval)
 }
 
 const setPace = (origin: Origin, interval: number, settings: Settings) => {
@@ -287,7 +294,7 @@ const accepted = (origin: Origin, ticket: Ticket, quota: Quota | undefined, now:
     return
   }
   // Probing up a learned rate, only while calls queue behind the pace. Each window that passes clean proves
-  // the pace; the next probe grows by a step that doubles every clean window (×1.02, ×1.04, ×1.08, ...: a slow
+  // the pace; the next probe grows by a step that doubles every clean window (×1.1, ×1.2, ×1.4, ...: a slow
   // first sample, such as a token bucket's, is left behind in a few windows), but never past the middle
   // between what was proven and what was refused. Once the two are within 10% the pace has converged and only
   // creeps up (×1.01 every twenty windows), because an overshoot costs a whole `Retry-After` of silence.
@@ -341,7 +348,9 @@ const advertisedPace = (origin: Origin, quota: Quota, now: number, settings: Set
     // spreading `remaining` until a rounded-up reset would run slower than the quota; at this pace a window
     // never receives more than its quota, and `remaining` reaching 0 at a window's last request is no
     // reason to stop (the next request falls in the next window; a 429 would still set a floor).
-    let interval = quota.windowMillis / (quota.limit * (1 - settings.reserve))
+    // At most the quota less the reserve, and less half a request: a paced send may be up to half an interval
+    // early (see `take`), which a small quota (10 a second) must have room for too.
+    let interval = quota.windowMillis / Math.min(quota.limit * (1 - settings.reserve), quota.limit - 0.5)
     if (now < origin.firstWindowEnd && quota.resetAt !== undefined) {
       // Except in the first window, which the requests sent before the pace was known spent unpaced: what it
       // has left (less what is in flight) is spread until its reset, or the origin waits for the reset.
@@ -405,8 +414,8 @@ const rateLimited = (origin: Origin, ticket: Ticket, answer: Answer, now: number
       // ones (after an outage) decrease it by at most 30%.
       origin.samples++
       const boundFromBelow = answer.retryAfterMillis !== undefined && origin.samples <= 2
-      // A bound from below needs no headroom: pacing at it never outruns the quota.
-      const sample = (origin.episodeAccepts / span) * (boundFromBelow ? 1 : settings.headroom)
+      // A bound from below needs little headroom: 1%, for the half interval a paced send may be early by.
+      const sample = (origin.episodeAccepts / span) * (boundFromBelow ? 0.99 : settings.headroom)
       origin.estimate = boundFromBelow || origin.estimate === 0 ? Math.max(origin.estimate, sample) : Math.max(
         0.7 * origin.estimate,
         sample

@@ -41,6 +41,9 @@ interface Box {
   wake: Deferred.Deferred<void> | undefined
   readonly rate: Metric.Metric.Gauge<number>
   readonly queueLength: Metric.Metric.Gauge<number>
+  /** With a store: plain acceptances not yet written to it (see `answer`), and when they last were. */
+  readonly accepted: Array<{ readonly ticket: traffic.Ticket; readonly at: number }>
+  flushedAt: number
 }
 
 /** @internal */
@@ -75,6 +78,11 @@ export const metrics = {
 
 /** With a shared store, a waiting process looks at the stored state at least this often. */
 const storePollMillis = 100
+
+/** With a shared store, plain acceptances are written at least this often (or with the next decision). */
+const acceptedFlushMillis = 50
+
+const acceptedAnswer: traffic.Answer = { kind: "accepted" }
 
 /** @internal */
 export interface Options {
@@ -121,7 +129,9 @@ export const make = (options: Options): Effect.Effect<Controller, never, Scope.S
           pumping: false,
           wake: undefined,
           rate: Metric.tagged(metrics.rate, "origin", origin),
-          queueLength: Metric.tagged(metrics.queueLength, "origin", origin)
+          queueLength: Metric.tagged(metrics.queueLength, "origin", origin),
+          accepted: [],
+          flushedAt: 0
         }
         boxes.set(origin, box)
       }
@@ -156,11 +166,18 @@ export const make = (options: Options): Effect.Effect<Controller, never, Scope.S
      */
     const decide = <A>(box: Box, decision: (state: traffic.Origin) => A): Effect.Effect<A> => {
       if (store === undefined) return Effect.sync(() => decision(box.state))
+      // The acceptances not yet written go first, so the decision counts them.
+      const batch = box.accepted.splice(0)
+      const withBatch = (state: traffic.Origin) => {
+        state.inflight += batch.length
+        for (const { at, ticket } of batch) traffic.onAnswer(state, ticket, acceptedAnswer, at, settings)
+        return decision(state)
+      }
       let decided: traffic.Origin | undefined
       return store.modify(box.origin, (stored) => {
         const state = { ...box.state }
         if (stored !== undefined) traffic.deserializeInto(stored, state)
-        const result = decision(state)
+        const result = withBatch(state)
         decided = state
         const next = traffic.serialize(state)
         return [result, next === stored ? stored : next] as const
@@ -169,7 +186,7 @@ export const make = (options: Options): Effect.Effect<Controller, never, Scope.S
           if (decided !== undefined) Object.assign(box.state, decided)
         }),
         Effect.catchAll(() =>
-          Effect.zipRight(Metric.increment(metrics.storeFallbacks), Effect.sync(() => decision(box.state)))
+          Effect.zipRight(Metric.increment(metrics.storeFallbacks), Effect.sync(() => withBatch(box.state)))
         )
       )
     }
@@ -294,6 +311,22 @@ export const make = (options: Options): Effect.Effect<Controller, never, Scope.S
         return admitted(box, now, priority, deadline, admit(box, now, priority, deadline)(box.state))
       })
 
+    /**
+     * With a store, a call reserves its slot on the shared schedule at once (one decision, however far ahead
+     * the slot is) and waits for it here: replicas polling for the next free slot would race each other for
+     * every one. Only while an outage probe is out (no slot to give) does it wait in the local queue.
+     */
+    const reserve =
+      (now: number, deadline: number | undefined) =>
+      (state: traffic.Origin): { readonly ticket: traffic.Ticket; readonly at: number } | Refusal | "wait" => {
+        const at = traffic.eligibleAt(state, now)
+        if (at === Infinity) return "wait"
+        if (state.notBefore - now > options.maxRetryAfterMillis) return refusal("cooldown", state.notBefore)
+        if (deadline !== undefined && at > deadline) return refusal("deadline", at)
+        if (at > now) traffic.noteQueued(state)
+        return { ticket: traffic.take(state, at), at }
+      }
+
     const acquireStored = (
       origin: string,
       priority: number,
@@ -301,10 +334,35 @@ export const make = (options: Options): Effect.Effect<Controller, never, Scope.S
     ): Effect.Effect<traffic.Ticket, Refusal> =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const box = boxOf(origin)
-        return Effect.flatMap(
-          decide(box, admit(box, now, priority, deadline)),
-          (admission) => admitted(box, now, priority, deadline, admission)
-        )
+        return Effect.flatMap(decide(box, reserve(now, deadline)), (reserved) => {
+          if (reserved === "wait") return wait(box, now, priority, deadline)
+          if ("_tag" in reserved) return Effect.zipRight(Metric.increment(metrics.failFasts), Effect.fail(reserved))
+          const { at, ticket } = reserved
+          if (at <= now) return Effect.succeed(ticket)
+          // Waited for a slot ahead: a pause another replica stored meanwhile (a 429, an outage) still holds,
+          // so the slot is given back and the call queues again behind it.
+          const slot = Effect.flatMap(
+            decide(box, (state) => state.notBefore > at || (state.outage && !ticket.probe)),
+            (paused): Effect.Effect<traffic.Ticket, Refusal> =>
+              paused
+                ? Effect.zipRight(
+                  answer(origin, ticket, { kind: "not-sent" }),
+                  acquireStored(origin, priority, deadline)
+                )
+                : Effect.succeed(ticket)
+          )
+          const sleep = Effect.onInterrupt(
+            Effect.sleep(Duration.millis(Math.ceil(at - now))),
+            () => answer(origin, ticket, { kind: "not-sent" }) // the call left: its slot goes unused
+          )
+          return Effect.zipRight(
+            Effect.zipRight(
+              Effect.zipRight(Metric.increment(metrics.waits), Metric.incrementBy(metrics.waitMillis, at - now)),
+              sleep
+            ),
+            slot
+          )
+        })
       })
 
     const shared = options.shared
@@ -347,9 +405,24 @@ export const make = (options: Options): Effect.Effect<Controller, never, Scope.S
         const box = boxOf(origin)
         const before = box.state.notBefore
         const decision = (state: traffic.Origin) => traffic.onAnswer(state, ticket, reply, now, settings)
-        return store === undefined
-          ? answered(box, before, reply, decision(box.state))
-          : Effect.flatMap(decide(box, decision), (changed) => answered(box, before, reply, changed))
+        if (store === undefined) return answered(box, before, reply, decision(box.state))
+        const state = box.state
+        if (
+          reply.kind === "accepted" && reply.quota === undefined && !ticket.probe && !state.outage && !state.recovering
+        ) {
+          // A plain acceptance only counts toward what is learned: written with the next decision, or within
+          // `acceptedFlushMillis`. One write per answer would make every replica's answers race each other.
+          state.inflight = Math.max(0, state.inflight - 1)
+          box.accepted.push({ ticket, at: now })
+          if (now - box.flushedAt < acceptedFlushMillis) return answered(box, before, reply, false)
+          box.flushedAt = now
+          const interval = state.interval
+          return Effect.flatMap(
+            decide(box, () => undefined),
+            () => answered(box, before, reply, box.state.interval !== interval || box.state.notBefore !== before)
+          )
+        }
+        return Effect.flatMap(decide(box, decision), (changed) => answered(box, before, reply, changed))
       })
 
     return { acquire, answer, inspect: (origin) => boxes.get(origin)?.state }

@@ -12,6 +12,8 @@ export interface Bucket {
   calls: number
   succeeded: number
   failed: number
+  /** Calls that arrived in this bucket and failed (whenever they did). */
+  failedOfArrivals: number
   attempts: number
   tokenRequests: number
   status429: number
@@ -32,6 +34,7 @@ const emptyBucket = (): Bucket => ({
   calls: 0,
   succeeded: 0,
   failed: 0,
+  failedOfArrivals: 0,
   attempts: 0,
   tokenRequests: 0,
   status429: 0,
@@ -82,6 +85,7 @@ export class Recorder {
     const bucket = this.bucket(at)
     bucket.failed++
     bucket.latencies.push(at - arrivedAt)
+    this.bucket(arrivedAt).failedOfArrivals++
   }
 
   attempt(kind: "token" | "resource", at: number, call: string | undefined): void {

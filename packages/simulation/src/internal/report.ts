@@ -19,6 +19,8 @@ export interface TimelinePoint {
   readonly calls: number
   readonly succeeded: number
   readonly failed: number
+  /** Calls that arrived in this bucket and failed, whenever they did (`failed` counts by when they ended). */
+  readonly failedOfArrivals: number
   readonly attempts: number
   readonly tokenRequests: number
   readonly status429: number
@@ -195,6 +197,7 @@ export const build = (input: ReportInput): Report => {
         calls: bucket.calls,
         succeeded: bucket.succeeded,
         failed: bucket.failed,
+        failedOfArrivals: bucket.failedOfArrivals,
         attempts: bucket.attempts,
         tokenRequests: bucket.tokenRequests,
         status429: bucket.status429,

@@ -21,6 +21,6 @@ it.live("its goals catch a policy without a retry budget or traffic controller",
       traffic: { duration: "2 minutes" }
     })
     const missed = report.goals!.filter((goal) => !goal.passed).map((goal) => goal.goal)
-    expect(missed.some((goal) => goal.startsWith("retries during the outage"))).toBe(true)
+    expect(missed.some((goal) => goal.startsWith("at most 1.2 attempts per call"))).toBe(true)
     expect(report.attempts.total - report.calls.total).toBeGreaterThan(1_000)
   }), 180_000)
