@@ -15,6 +15,7 @@ const timed = async (call, path, origin, records) => {
   } catch (e) {
     ok = false
     error = e
+    if (process.env.BENCH_ERRORS) console.error("CALL FAILED", String(e?.message ?? e).slice(0, 2000))
   }
   const end = performance.now()
   records.push({ start: start - origin, end: end - origin, ok })

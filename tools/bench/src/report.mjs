@@ -90,6 +90,11 @@ export const charts = (results) => {
     noise: "2. Realistic noise",
     outage: "3. Outage then recovery",
     rateLimit: "4. Rate limit (429 + Retry-After)",
+    quotaHeaders: "4b. Quota with RateLimit headers",
+    quotaFixed: "4c. Quota, fixed windows, no headers",
+    quotaBucket: "4d. Quota, token bucket, no headers",
+    quotaBare: "4e. Quota, bare 429s",
+    fleet: "4f. Fleet of 8 on one quota",
     tokenExpiry: "5a. Token expiry under load (2 s timeout)",
     tokenExpiry10s: "5b. Token expiry under load (10 s timeout)",
     memory: "6. Memory (faults on)"
@@ -223,6 +228,63 @@ export const markdown = (results) => {
       ...common,
       ["ok calls/s", (r) => r.throughput],
       ["÷ allowed", (r) => r.fractionOfQuota],
+      ["failures", errorsOf]
+    ]))
+    out.push("")
+  }
+  const quotaSections = [["quotaHeaders", "4b"], ["quotaFixed", "4c"], ["quotaBucket", "4d"], ["quotaBare", "4e"]]
+  for (const [key, label] of quotaSections) {
+    const q = s[key]
+    if (!q) continue
+    out.push(`## ${label}. Quota: ${q.title}`)
+    out.push("")
+    out.push(
+      `Sandbox: \`${JSON.stringify(q.config)}\` (R = ${
+        q.limit / q.windowSeconds
+      } requests/s per client). ${q.concurrency} workers call back to back for ${q.durationS} s (demand far above R). "÷ R" = successful calls that ended within the run ÷ (R × ${q.durationS} s). The sandbox's 429 counter is sampled every ${q.windowSeconds} s: "429s after 2 windows" sums the windows from the third on, "max/window" is the worst of them, "windows > 1" how many had more than one. Goal: ${q.goal}; 0 sent early; 0 failed calls.`
+    )
+    out.push("")
+    out.push(table(q.rows, [
+      ["contender", (r) => r.contender],
+      ["ok calls/s", (r) => r.throughput],
+      ["÷ R", (r) => r.fractionOfRate],
+      ["HTTP attempts", (r) => r.attempts],
+      ["429s", (r) => r.rateLimited],
+      ["429s after 2 windows", (r) => r.rateLimitedAfterTwoWindows],
+      ["max/window", (r) => r.maxRateLimitedPerWindow],
+      ["windows > 1", (r) => r.windowsOverOne],
+      ["sent early", (r) => r.early],
+      ["failed calls", (r) => r.failedCalls],
+      ["p50 ms", (r) => r.p50],
+      ["p99 ms", (r) => r.p99],
+      ["failures", errorsOf]
+    ]))
+    out.push("")
+  }
+  if (s.fleet) {
+    const q = s.fleet
+    out.push(`## 4f. A fleet on one quota: ${q.processes} processes`)
+    out.push("")
+    out.push(
+      `Sandbox: \`${JSON.stringify(q.config)}\` (${q.title}; R = ${
+        q.limit / q.windowSeconds
+      } requests/s for the one client id all replicas use). ${q.processes} replicas, each in its own process with ${q.concurrency} workers (${
+        q.processes * q.concurrency
+      } in all), start together and call back to back for ${q.durationS} s. \`bulwark+redis\`: every replica has \`RedisFleet.layer\` on this machine's Redis (one token, one traffic controller state) and no hand-set limit; \`bulwark\` and \`got\`: each replica on its own. Columns as in 4b–4e, for the fleet as a whole. Goal: fleet total ≥ 0.95 R, ≤ 1 429 per window after convergence.`
+    )
+    out.push("")
+    out.push(table(q.rows, [
+      ["contender", (r) => r.contender],
+      ["ok calls/s", (r) => r.throughput],
+      ["÷ R", (r) => r.fractionOfRate],
+      ["HTTP attempts", (r) => r.attempts],
+      ["429s", (r) => r.rateLimited],
+      ["429s after 2 windows", (r) => r.rateLimitedAfterTwoWindows],
+      ["max/window", (r) => r.maxRateLimitedPerWindow],
+      ["windows > 1", (r) => r.windowsOverOne],
+      ["sent early", (r) => r.early],
+      ["failed calls", (r) => r.failedCalls],
+      ["token requests", (r) => r.tokenRequests],
       ["failures", errorsOf]
     ]))
     out.push("")

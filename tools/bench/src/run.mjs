@@ -1,13 +1,14 @@
 // `npm run bench`: runs every scenario against every contender and writes RESULTS.md, results.json and
 // charts/*.svg next to this package's package.json.
 //
-//   node --expose-gc src/run.mjs [--scale=1] [--only=overhead,noise,outage,rateLimit,tokenExpiry,memory]
+//   node --expose-gc src/run.mjs [--scale=1] [--only=overhead,noise,outage,rateLimit,quotaHeaders,quotaFixed,
+//     quotaBucket,quotaBare,tokenExpiry,memory] [--contenders=bulwark,got] [--out=/tmp/bench]
 //
 // Uses the built workspace packages (dist/): the Nx target depends on `^build`.
 import { mkdir, writeFile } from "node:fs/promises"
 import * as Os from "node:os"
 import { fileURLToPath } from "node:url"
-import { contenders } from "./contenders.mjs"
+import { contenders as allContenders } from "./contenders.mjs"
 import { charts, markdown } from "./report.mjs"
 import * as Scenarios from "./scenarios.mjs"
 
@@ -15,12 +16,22 @@ const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/
 const scale = Number(args.scale ?? 1)
 const only = args.only ? new Set(args.only.split(",")) : undefined
 const n = (x) => Math.max(1, Math.round(x * scale))
+// `--contenders=bulwark,got` runs only those (a quick comparison while tuning).
+const contenders = args.contenders
+  ? allContenders.filter((c) => args.contenders.split(",").includes(c.name))
+  : allContenders
+const quotaSeconds = Math.max(5, Math.round(30 * scale))
 
 const plan = {
   overhead: () => Scenarios.overhead({ contenders, calls: n(3000), rounds: 3 }),
   noise: () => Scenarios.noise({ contenders, calls: n(3000) }),
   outage: () => Scenarios.outage({ contenders, ratePerSecond: 25, startS: 1, outageS: 6, afterS: 6 }),
   rateLimit: () => Scenarios.rateLimit({ contenders, limit: 50, durationS: 6 }),
+  quotaHeaders: () => Scenarios.quota({ contenders, variant: "headers", durationS: quotaSeconds }),
+  quotaFixed: () => Scenarios.quota({ contenders, variant: "fixed", durationS: quotaSeconds }),
+  quotaBucket: () => Scenarios.quota({ contenders, variant: "bucket", durationS: quotaSeconds }),
+  quotaBare: () => Scenarios.quota({ contenders, variant: "bare", durationS: quotaSeconds }),
+  fleet: () => Scenarios.fleet({ variant: "fixed", processes: 8, durationS: quotaSeconds }),
   tokenExpiry: () => Scenarios.tokenExpiry({ contenders, calls: n(1000), timeoutMs: 2000 }),
   tokenExpiry10s: () => Scenarios.tokenExpiry({ contenders, calls: n(1000), timeoutMs: 10_000 }),
   memory: () =>
@@ -72,7 +83,9 @@ const results = {
   scenarios
 }
 
-const root = fileURLToPath(new URL("..", import.meta.url))
+// A partial run may write elsewhere (`--out=dir`) so it does not replace the committed full results.
+const root = args.out ? `${args.out.replace(/\/$/, "")}/` : fileURLToPath(new URL("..", import.meta.url))
+await mkdir(root, { recursive: true })
 await mkdir(`${root}charts`, { recursive: true })
 const svg = charts(results)
 await writeFile(`${root}charts/amplification.svg`, svg.amplification)

@@ -1,6 +1,8 @@
 // The six scenarios. Each starts its own seeded sandbox (in a child process), runs every contender
 // against it in turn (the sandbox is reset before each, so each sees the same fault sequence and fresh
 // quotas, tokens and stats), and stops by itself.
+import { fork } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import { closedLoop, counters, diff, median, openLoop, round, row, timedLoop } from "./measure.mjs"
 import { startSandbox } from "./sandbox.mjs"
 
@@ -64,7 +66,9 @@ export const overhead = ({ calls, concurrency = 32, rounds, ...options }) =>
 // Runs `body` for each contender against a freshly reset sandbox; returns one row each.
 const eachContender = async (sandbox, contenders, scenario, body, timeoutMs) => {
   const rows = []
-  for (const c of contenders.filter((c) => c.only === undefined || c.only.includes(scenario))) {
+  const runs = (c) =>
+    (c.only === undefined || c.only.includes(scenario)) && (c.skip === undefined || !c.skip.includes(scenario))
+  for (const c of contenders.filter(runs)) {
     await sandbox.reset()
     const client = await c.make({ url: sandbox.url, tokenUrl: sandbox.tokenUrl, timeoutMs })
     try {
@@ -169,6 +173,176 @@ export const rateLimit = ({ contenders, limit, durationS, concurrency = 16 }) =>
       }
     })
   }))
+
+// 4b. Quotas over 30 s: one quota R per client in several shapes (draft-11 headers, fixed windows not aligned to
+// the second, a token bucket, bare 429s); 16 workers back to back. The sandbox's 429 counter is sampled once a
+// quota window, so "429s per window after the first two" is measured, not inferred.
+export const quotaVariants = {
+  headers: {
+    title: "quota with draft-11 RateLimit headers (fixed 1 s windows, boundaries at .370 s)",
+    config: { quota: { limit: 50, windowSeconds: 1, alignMillis: 370 }, rateLimitHeaders: "draft-11" },
+    goal: ">= 0.98 R, 0 429s after the first window"
+  },
+  fixed: {
+    title: "fixed windows, no headers (1 s windows, boundaries at .370 s; Retry-After rounded up)",
+    config: { quota: { limit: 50, windowSeconds: 1, alignMillis: 370 } },
+    goal: ">= 0.95 R, <= 1 429 per window after the first two"
+  },
+  bucket: {
+    title: "token bucket, no headers (50/s, burst 10; Retry-After rounded up to 1 s)",
+    config: { quota: { limit: 50, windowSeconds: 1, algorithm: "token-bucket", burst: 10 } },
+    goal: ">= 0.95 R, <= 1 429 per window after the first two"
+  },
+  bare: {
+    title: "bare 429s (token bucket 50/s, burst 10; no Retry-After, no headers, as nginx limit_req)",
+    config: { quota: { limit: 50, windowSeconds: 1, algorithm: "token-bucket", burst: 10 }, quotaResponse: "bare" },
+    goal: ">= 0.95 R, 0 failed calls, <= 1 429 per window after convergence"
+  }
+}
+
+/** Samples the sandbox's 429 counter every `windowMs` while `body` runs: 429s per window of the run. */
+const sample429s = async (sandbox, windowMs, body, startsAt = Promise.resolve(Date.now())) => {
+  const perWindow = []
+  let last = 0
+  let stopped = false
+  const sampler = (async () => {
+    // From the start of the load (the fleet's replicas start together once all are built).
+    const start = await startsAt
+    if (start > Date.now()) await new Promise((resolve) => setTimeout(resolve, start - Date.now()))
+    last = (await snapshot(sandbox)).rateLimited
+    const origin = performance.now()
+    for (let i = 1; !stopped; i++) {
+      const wait = origin + i * windowMs - performance.now()
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+      if (stopped) break
+      const now = (await snapshot(sandbox)).rateLimited
+      perWindow.push(now - last)
+      last = now
+    }
+  })()
+  try {
+    return { result: await body(), perWindow }
+  } finally {
+    stopped = true
+    await sampler
+  }
+}
+
+/** The figures of one contender against one quota over `durationS`. */
+const quotaRow = ({ contender, result, server, perWindow, limit, windowSeconds, durationS }) => {
+  const okInTime = result.records.filter((r) => r.ok && r.end <= durationS * 1000).length
+  const settled = perWindow.slice(2, Math.floor(durationS / windowSeconds))
+  return {
+    ...row({ contender, ...result, server }),
+    throughput: round(okInTime / durationS, 1),
+    fractionOfRate: round(okInTime / ((limit / windowSeconds) * durationS), 3),
+    failedCalls: result.records.filter((r) => !r.ok).length,
+    rateLimitedAfterTwoWindows: settled.reduce((a, b) => a + b, 0),
+    maxRateLimitedPerWindow: settled.length === 0 ? 0 : Math.max(...settled),
+    windowsOverOne: settled.filter((n) => n > 1).length,
+    rateLimitedPerWindow: perWindow,
+    wallMs: round(result.wallMs, 0)
+  }
+}
+
+export const quota = ({ contenders, variant, durationS, concurrency = 16 }) => {
+  const { config, goal, title } = quotaVariants[variant]
+  const { limit, windowSeconds } = config.quota
+  return withSandbox(config, async (sandbox) => ({
+    variant,
+    title,
+    goal,
+    config,
+    limit,
+    windowSeconds,
+    durationS,
+    concurrency,
+    rows: await eachContender(sandbox, contenders, "quota", async (c, client) => {
+      const before = await snapshot(sandbox)
+      const { perWindow, result } = await sample429s(
+        sandbox,
+        windowSeconds * 1000,
+        () => timedLoop({ call: client.call, durationMs: durationS * 1000, concurrency })
+      )
+      const server = diff(await snapshot(sandbox), before)
+      return quotaRow({ contender: c.name, result, server, perWindow, limit, windowSeconds, durationS })
+    })
+  }))
+}
+
+// 4f. A fleet: `processes` replicas in their own processes, one quota for all (the same client id), 16 workers
+// in all. Bulwark with the fleet layer on the machine's Redis (no hand-set limit), and, for comparison, every
+// replica on its own (Bulwark without Redis, got).
+export const fleetContenders = (process.env.BENCH_FLEET ?? "bulwark+redis,bulwark,got").split(",")
+
+const runReplicas = async ({ concurrency, contender, durationMs, onStart, processes, redisPrefix, sandbox }) => {
+  const children = Array.from({ length: processes }, () => ({ child: undefined, ready: undefined, done: undefined }))
+  const options = JSON.stringify({
+    contender,
+    url: sandbox.url,
+    tokenUrl: sandbox.tokenUrl,
+    redisPrefix,
+    durationMs,
+    concurrency
+  })
+  // Each replica reports ready (its client built) and is then told the common start over IPC, so the build
+  // times (token, Redis connection) are not part of the run.
+  for (const entry of children) {
+    entry.child = fork(fileURLToPath(new URL("./fleet-child.mjs", import.meta.url)), [options], {
+      stdio: ["ignore", "inherit", "inherit", "ipc"]
+    })
+    entry.ready = new Promise((resolve) => entry.child.once("message", resolve))
+    entry.done = new Promise((resolve, reject) => {
+      entry.child.on("message", (message) => message.done && resolve(message))
+      entry.child.once("exit", (code) => code !== 0 && reject(new Error(`replica exited with ${code}`)))
+    })
+  }
+  await Promise.all(children.map((entry) => entry.ready))
+  const start = Date.now() + 300
+  onStart(start)
+  for (const entry of children) entry.child.send({ startAt: start })
+  return { start, results: await Promise.all(children.map((entry) => entry.done)) }
+}
+
+export const fleet = ({ variant, processes, durationS, concurrency = 2 }) => {
+  const { config, title } = quotaVariants[variant]
+  const { limit, windowSeconds } = config.quota
+  return withSandbox(config, async (sandbox) => {
+    const rows = []
+    for (const contender of fleetContenders) {
+      await sandbox.reset()
+      const before = await snapshot(sandbox)
+      const redisPrefix = `bench-fleet-${process.pid}-${Date.now()}`
+      let started
+      const startsAt = new Promise((resolve) => (started = resolve))
+      const { perWindow, result } = await sample429s(sandbox, windowSeconds * 1000, async () => {
+        const { results } = await runReplicas({
+          onStart: started,
+          contender,
+          sandbox,
+          processes,
+          concurrency,
+          durationMs: durationS * 1000,
+          redisPrefix
+        })
+        const errors = {}
+        for (const r of results) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v
+        return {
+          records: results.flatMap((r) => r.records),
+          errors,
+          wallMs: Math.max(...results.map((r) => r.wallMs))
+        }
+      }, startsAt)
+      const server = diff(await snapshot(sandbox), before)
+      rows.push({
+        ...quotaRow({ contender, result, server, perWindow, limit, windowSeconds, durationS }),
+        processes
+      })
+      log(`  ${contender} done`)
+    }
+    return { variant, title, config, limit, windowSeconds, durationS, processes, concurrency, rows }
+  })
+}
 
 // 5. Token expiry under load: every token is revoked, then `calls` calls start at once.
 export const tokenExpiry = ({ calls, contenders, timeoutMs }) =>
