@@ -241,7 +241,7 @@ export const markdown = (results) => {
     out.push(
       `Sandbox: \`${JSON.stringify(q.config)}\` (R = ${
         q.limit / q.windowSeconds
-      } requests/s per client). ${q.concurrency} workers call back to back for ${q.durationS} s (demand far above R). "÷ R" = successful calls that ended within the run ÷ (R × ${q.durationS} s). The sandbox's 429 counter is sampled every ${q.windowSeconds} s: "429s after 2 windows" sums the windows from the third on, "max/window" is the worst of them, "windows > 1" how many had more than one. Goal: ${q.goal}; 0 sent early; 0 failed calls.`
+      } requests/s per client). ${q.concurrency} workers call back to back for ${q.durationS} s (demand far above R). "÷ R" = successful calls that ended within the run ÷ (R × ${q.durationS} s). The sandbox's 429 counter is sampled every ${q.windowSeconds} s: "429s after 2 windows" sums the windows from the third on, "max/window" is the worst of them, "windows > 1" how many had more than one. "sent early" is the sandbox's count of requests that arrived after it had sent this client a 429 and before that 429's Retry-After, which includes requests already on their way when the 429 went out (a client meeting an unknown quota's edge with 16 requests in flight has up to 15); "early after 2 windows" counts them from the third window on. Goal: ${q.goal}; 0 sent early after the first windows; 0 failed calls.`
     )
     out.push("")
     out.push(table(q.rows, [
@@ -254,6 +254,7 @@ export const markdown = (results) => {
       ["max/window", (r) => r.maxRateLimitedPerWindow],
       ["windows > 1", (r) => r.windowsOverOne],
       ["sent early", (r) => r.early],
+      ["early after 2 windows", (r) => r.earlyAfterTwoWindows],
       ["failed calls", (r) => r.failedCalls],
       ["p50 ms", (r) => r.p50],
       ["p99 ms", (r) => r.p99],
@@ -283,6 +284,7 @@ export const markdown = (results) => {
       ["max/window", (r) => r.maxRateLimitedPerWindow],
       ["windows > 1", (r) => r.windowsOverOne],
       ["sent early", (r) => r.early],
+      ["early after 2 windows", (r) => r.earlyAfterTwoWindows],
       ["failed calls", (r) => r.failedCalls],
       ["token requests", (r) => r.tokenRequests],
       ["failures", errorsOf]

@@ -200,28 +200,35 @@ export const quotaVariants = {
   }
 }
 
-/** Samples the sandbox's 429 counter every `windowMs` while `body` runs: 429s per window of the run. */
+/**
+ * Samples the sandbox's 429 and "sent early" counters every `windowMs` while `body` runs: per window of the run.
+ * (The sandbox counts as early every request that arrives after it sent this client a 429 and before its
+ * Retry-After, including those already on their way when the 429 went out: per window, those of the windows
+ * where a client meets the quota's edge can be told from later ones.)
+ */
 const sample429s = async (sandbox, windowMs, body, startsAt = Promise.resolve(Date.now())) => {
   const perWindow = []
-  let last = 0
+  const earlyPerWindow = []
+  let last = undefined
   let stopped = false
   const sampler = (async () => {
     // From the start of the load (the fleet's replicas start together once all are built).
     const start = await startsAt
     if (start > Date.now()) await new Promise((resolve) => setTimeout(resolve, start - Date.now()))
-    last = (await snapshot(sandbox)).rateLimited
+    last = await snapshot(sandbox)
     const origin = performance.now()
     for (let i = 1; !stopped; i++) {
       const wait = origin + i * windowMs - performance.now()
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
       if (stopped) break
-      const now = (await snapshot(sandbox)).rateLimited
-      perWindow.push(now - last)
+      const now = await snapshot(sandbox)
+      perWindow.push(now.rateLimited - last.rateLimited)
+      earlyPerWindow.push(now.earlyRetries - last.earlyRetries)
       last = now
     }
   })()
   try {
-    return { result: await body(), perWindow }
+    return { result: await body(), perWindow, earlyPerWindow }
   } finally {
     stopped = true
     await sampler
@@ -229,7 +236,7 @@ const sample429s = async (sandbox, windowMs, body, startsAt = Promise.resolve(Da
 }
 
 /** The figures of one contender against one quota over `durationS`. */
-const quotaRow = ({ contender, result, server, perWindow, limit, windowSeconds, durationS }) => {
+const quotaRow = ({ contender, durationS, earlyPerWindow, limit, perWindow, result, server, windowSeconds }) => {
   const okInTime = result.records.filter((r) => r.ok && r.end <= durationS * 1000).length
   const settled = perWindow.slice(2, Math.floor(durationS / windowSeconds))
   return {
@@ -241,6 +248,7 @@ const quotaRow = ({ contender, result, server, perWindow, limit, windowSeconds, 
     maxRateLimitedPerWindow: settled.length === 0 ? 0 : Math.max(...settled),
     windowsOverOne: settled.filter((n) => n > 1).length,
     rateLimitedPerWindow: perWindow,
+    earlyAfterTwoWindows: earlyPerWindow.slice(2).reduce((a, b) => a + b, 0),
     wallMs: round(result.wallMs, 0)
   }
 }
@@ -259,13 +267,22 @@ export const quota = ({ contenders, variant, durationS, concurrency = 16 }) => {
     concurrency,
     rows: await eachContender(sandbox, contenders, "quota", async (c, client) => {
       const before = await snapshot(sandbox)
-      const { perWindow, result } = await sample429s(
+      const { earlyPerWindow, perWindow, result } = await sample429s(
         sandbox,
         windowSeconds * 1000,
         () => timedLoop({ call: client.call, durationMs: durationS * 1000, concurrency })
       )
       const server = diff(await snapshot(sandbox), before)
-      return quotaRow({ contender: c.name, result, server, perWindow, limit, windowSeconds, durationS })
+      return quotaRow({
+        contender: c.name,
+        result,
+        server,
+        perWindow,
+        earlyPerWindow,
+        limit,
+        windowSeconds,
+        durationS
+      })
     })
   }))
 }
@@ -315,7 +332,7 @@ export const fleet = ({ variant, processes, durationS, concurrency = 2 }) => {
       const redisPrefix = `bench-fleet-${process.pid}-${Date.now()}`
       let started
       const startsAt = new Promise((resolve) => (started = resolve))
-      const { perWindow, result } = await sample429s(sandbox, windowSeconds * 1000, async () => {
+      const { earlyPerWindow, perWindow, result } = await sample429s(sandbox, windowSeconds * 1000, async () => {
         const { results } = await runReplicas({
           onStart: started,
           contender,
@@ -335,7 +352,7 @@ export const fleet = ({ variant, processes, durationS, concurrency = 2 }) => {
       }, startsAt)
       const server = diff(await snapshot(sandbox), before)
       rows.push({
-        ...quotaRow({ contender, result, server, perWindow, limit, windowSeconds, durationS }),
+        ...quotaRow({ contender, result, server, perWindow, earlyPerWindow, limit, windowSeconds, durationS }),
         processes
       })
       log(`  ${contender} done`)
