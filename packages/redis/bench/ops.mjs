@@ -1,7 +1,7 @@
 // Cost of each Redis-backed operation, measured against the Redis at REDIS_URL (default: local).
 // Usage: node bench/ops.mjs [ops per operation, default 500]. Needs a build (`nx run @bulwark/redis:bench`).
 import { AccessToken, TokenStore } from "@bulwark/auth-token"
-import { RateLimitGate } from "@bulwark/http-client"
+import { RateLimitGate, TrafficStore } from "@bulwark/http-client"
 import { RedisFleet, RedisRateLimiter } from "@bulwark/redis"
 import { Context, Effect, Layer } from "effect"
 import { Redis } from "ioredis"
@@ -31,6 +31,7 @@ const program = Effect.gen(function*() {
   const store = Context.get(context, TokenStore.TokenStore)
   const gate = Context.get(context, RateLimitGate.RateLimitGate)
   const limiter = Context.get(context, RedisRateLimiter.RedisRateLimiter)
+  const traffic = Context.get(context, TrafficStore.TrafficStore)
   const raw = new Redis(url)
   const token = yield* AccessToken.make({ value: "bench-token-value", expiresIn: "1 hour" })
   const other = yield* AccessToken.make({ value: "another-value", expiresIn: "1 hour" })
@@ -47,6 +48,14 @@ const program = Effect.gen(function*() {
   rows.push(yield* measure("gate closedUntil (PTTL)", gate.closedUntil(origin)))
   rows.push(yield* measure("gate close (Lua)", Effect.suspend(() => gate.close(origin, Date.now() + 60_000))))
   rows.push(yield* measure("rate limit reserve (Lua GCRA)", limiter.reserve("bench")))
+  // A traffic controller decision that changes the state (a slot taken: ~300 bytes of JSON) and one that only
+  // checks it (the compare-and-set of an unchanged state), uncontended.
+  let slot = 0
+  const state = () => JSON.stringify({ tat: slot++, notBefore: 0, interval: 20, padding: "x".repeat(250) })
+  rows.push(yield* measure("traffic decision, state changed (Lua CAS)", traffic.modify(origin, () => [0, state()])))
+  rows.push(
+    yield* measure("traffic decision, state unchanged (Lua CAS)", traffic.modify(origin, (stored) => [0, stored ?? ""]))
+  )
   console.table(rows)
   const keys = yield* Effect.promise(() => raw.keys(`bulwark:${prefix}:*`))
   if (keys.length > 0) yield* Effect.promise(() => raw.del(...keys))
