@@ -116,6 +116,21 @@ export const charts = (results) => {
   return { amplification, latency }
 }
 
+// The columns of every quota table (4b–4f): the share of the quota, the 429s per window, early arrivals.
+const quotaColumns = [
+  ["contender", (r) => r.contender],
+  ["ok calls/s", (r) => r.throughput],
+  ["÷ R", (r) => r.fractionOfRate],
+  ["HTTP attempts", (r) => r.attempts],
+  ["429s", (r) => r.rateLimited],
+  ["429s after 2 windows", (r) => r.rateLimitedAfterTwoWindows],
+  ["max/window", (r) => r.maxRateLimitedPerWindow],
+  ["windows > 1", (r) => r.windowsOverOne],
+  ["sent early", (r) => r.early],
+  ["early after 2 windows", (r) => r.earlyAfterTwoWindows],
+  ["failed calls", (r) => r.failedCalls]
+]
+
 export const markdown = (results) => {
   const { meta, scenarios: s, contenders } = results
   const out = []
@@ -244,22 +259,9 @@ export const markdown = (results) => {
       } requests/s per client). ${q.concurrency} workers call back to back for ${q.durationS} s (demand far above R). "÷ R" = successful calls that ended within the run ÷ (R × ${q.durationS} s). The sandbox's 429 counter is sampled every ${q.windowSeconds} s: "429s after 2 windows" sums the windows from the third on, "max/window" is the worst of them, "windows > 1" how many had more than one. "sent early" is the sandbox's count of requests that arrived after it had sent this client a 429 and before that 429's Retry-After, which includes requests already on their way when the 429 went out (a client meeting an unknown quota's edge with 16 requests in flight has up to 15); "early after 2 windows" counts them from the third window on. Goal: ${q.goal}; 0 sent early after the first windows; 0 failed calls.`
     )
     out.push("")
-    out.push(table(q.rows, [
-      ["contender", (r) => r.contender],
-      ["ok calls/s", (r) => r.throughput],
-      ["÷ R", (r) => r.fractionOfRate],
-      ["HTTP attempts", (r) => r.attempts],
-      ["429s", (r) => r.rateLimited],
-      ["429s after 2 windows", (r) => r.rateLimitedAfterTwoWindows],
-      ["max/window", (r) => r.maxRateLimitedPerWindow],
-      ["windows > 1", (r) => r.windowsOverOne],
-      ["sent early", (r) => r.early],
-      ["early after 2 windows", (r) => r.earlyAfterTwoWindows],
-      ["failed calls", (r) => r.failedCalls],
-      ["p50 ms", (r) => r.p50],
-      ["p99 ms", (r) => r.p99],
-      ["failures", errorsOf]
-    ]))
+    out.push(
+      table(q.rows, [...quotaColumns, ["p50 ms", (r) => r.p50], ["p99 ms", (r) => r.p99], ["failures", errorsOf]])
+    )
     out.push("")
   }
   if (s.fleet) {
@@ -274,21 +276,7 @@ export const markdown = (results) => {
       } in all), start together and call back to back for ${q.durationS} s. \`bulwark+redis\`: every replica has \`RedisFleet.layer\` on this machine's Redis (one token, one traffic controller state) and no hand-set limit; \`bulwark\` and \`got\`: each replica on its own. Columns as in 4b–4e, for the fleet as a whole. Goal: fleet total ≥ 0.95 R, ≤ 1 429 per window after convergence.`
     )
     out.push("")
-    out.push(table(q.rows, [
-      ["contender", (r) => r.contender],
-      ["ok calls/s", (r) => r.throughput],
-      ["÷ R", (r) => r.fractionOfRate],
-      ["HTTP attempts", (r) => r.attempts],
-      ["429s", (r) => r.rateLimited],
-      ["429s after 2 windows", (r) => r.rateLimitedAfterTwoWindows],
-      ["max/window", (r) => r.maxRateLimitedPerWindow],
-      ["windows > 1", (r) => r.windowsOverOne],
-      ["sent early", (r) => r.early],
-      ["early after 2 windows", (r) => r.earlyAfterTwoWindows],
-      ["failed calls", (r) => r.failedCalls],
-      ["token requests", (r) => r.tokenRequests],
-      ["failures", errorsOf]
-    ]))
+    out.push(table(q.rows, [...quotaColumns, ["token requests", (r) => r.tokenRequests], ["failures", errorsOf]]))
     out.push("")
   }
   for (const key of ["tokenExpiry", "tokenExpiry10s"]) {

@@ -161,6 +161,15 @@ const outage: Scenario = {
 }
 
 const QUOTA_SECONDS = 60
+/** 50 requests per second per client, in windows that start 370 ms past the second. */
+const QUOTA = { limit: 50, windowSeconds: 1, alignMillis: 370 }
+/** 20% more calls than the quota allows, from 16 callers: calls wait for the quota. */
+const QUOTA_TRAFFIC = {
+  rate: 60,
+  duration: `${QUOTA_SECONDS} seconds`,
+  arrival: "uniform",
+  concurrency: 16
+} as const
 
 /** Successful calls in the traffic's first `seconds`, as a share of what the quota allows in that time. */
 const quotaShare = (report: Report, limitPerSecond: number, seconds: number): number => {
@@ -218,11 +227,8 @@ const quota: Scenario = {
     "a minute from 16 concurrent callers, so calls wait for the quota. The traffic controller must learn the rate " +
     "from the 429s, then use the quota without collecting more.",
   options: {
-    sandbox: {
-      quota: { limit: 50, windowSeconds: 1, alignMillis: 370 },
-      retryAfterFormat: "http-date"
-    },
-    traffic: { rate: 60, duration: `${QUOTA_SECONDS} seconds`, arrival: "uniform", concurrency: 16 },
+    sandbox: { quota: QUOTA, retryAfterFormat: "http-date" },
+    traffic: QUOTA_TRAFFIC,
     bucket: "1 second"
   },
   goals: [
@@ -241,11 +247,8 @@ const quotaHeaders: Scenario = {
     "`RateLimit-Policy` and `RateLimit` fields on every response: the controller paces from them and must not " +
     "collect a 429 after the first window.",
   options: {
-    sandbox: {
-      quota: { limit: 50, windowSeconds: 1, alignMillis: 370 },
-      rateLimitHeaders: "draft-11"
-    },
-    traffic: { rate: 60, duration: `${QUOTA_SECONDS} seconds`, arrival: "uniform", concurrency: 16 },
+    sandbox: { quota: QUOTA, rateLimitHeaders: "draft-11" },
+    traffic: QUOTA_TRAFFIC,
     bucket: "1 second"
   },
   goals: [
