@@ -302,10 +302,35 @@ describe("traffic state in a store", () => {
     origin.inflight = 3
     const copy = traffic.makeOrigin(settings)
     copy.inflight = 7
-    expect(traffic.deserializeInto(traffic.serialize(origin), copy)).toBe(true)
+    expect(traffic.deserializeInto(traffic.serialize(origin), copy, 0)).toBe(true)
     expect({ ...copy, inflight: 3 }).toEqual(origin)
     expect(copy.inflight).toBe(7)
     expect(copy.refused).toBe(Infinity)
+  })
+
+  it("a stored value out of range is refused (the next write heals it); a missing field keeps the local one", () => {
+    const now = 1_000_000
+    const local = traffic.makeOrigin(settings)
+    const before = { ...local }
+    for (
+      const bad of [
+        { notBefore: now + 10 * 86_400_000 }, // a pause of ten days: another version's units, or garbage
+        { tat: "Infinity" },
+        { interval: -5 },
+        { burst: 0 },
+        { estimate: 1e9 },
+        { notBefore: "soon" }
+      ]
+    ) {
+      expect(traffic.deserializeInto(JSON.stringify(bad), local, now), JSON.stringify(bad)).toBe(false)
+      expect(local).toEqual(before)
+    }
+    // An older version's state, without the newer fields: what it has is read, the rest stays.
+    expect(traffic.deserializeInto(JSON.stringify({ notBefore: now + 500, refused: "Infinity" }), local, now)).toBe(
+      true
+    )
+    expect(local.notBefore).toBe(now + 500)
+    expect(local.creepWindows).toBe(before.creepWindows)
   })
 
   it("never throws on stored garbage, and leaves the local state as it was", () => {
@@ -320,7 +345,7 @@ describe("traffic state in a store", () => {
           const local = traffic.makeOrigin(settings)
           local.notBefore = 1234
           const before = { ...local }
-          const ok = traffic.deserializeInto(text, local)
+          const ok = traffic.deserializeInto(text, local, 0)
           if (!ok) expect(local).toEqual(before)
         }
       ),
@@ -421,5 +446,45 @@ describe("traffic controller (TestClock)", () => {
       const refused = yield* Effect.exit(controller.acquire("o", 1, 500))
       expect(refused).toEqual(Exit.fail({ _tag: "Refusal", reason: "deadline", retryAt: 1_000 }))
       expect((yield* Metric.value(TrafficControl.metrics.storeFallbacks)).count - before).toBe(3)
+    }))
+
+  it.scoped("a 429's pause taken while the store failed survives the store's return", () =>
+    Effect.gen(function*() {
+      const memory = yield* TrafficStore.makeMemory
+      let failing = false
+      const flaky: TrafficStore.Service = {
+        modify: (origin, update) =>
+          failing
+            ? Effect.fail(new TrafficStore.TrafficStoreError({ reason: "Timeout", detail: "test" }))
+            : memory.modify(origin, update)
+      }
+      const controller = yield* make({ store: flaky })
+      const ticket = yield* controller.acquire("o", 0, undefined)
+      failing = true
+      yield* controller.answer("o", ticket, { kind: "rate-limited", retryAfterMillis: 2_000 })
+      failing = false
+      // The store's state knows nothing of the pause; the next decision must not lower the floor.
+      const refused = yield* Effect.exit(controller.acquire("o", 1, 1_000))
+      expect(refused).toEqual(Exit.fail({ _tag: "Refusal", reason: "deadline", retryAt: 2_000 }))
+      // And the floor is now in the store for the other clients too.
+      const other = yield* make({ store: memory })
+      expect(Exit.isFailure(yield* Effect.exit(other.acquire("o", 2, 1_500)))).toBe(true)
+    }))
+
+  it.scoped("a call interrupted while it waits for its reserved slot gives the slot back", () =>
+    Effect.gen(function*() {
+      const store = yield* TrafficStore.makeMemory
+      const controller = yield* make({ store })
+      const first = yield* controller.acquire("o", 0, undefined)
+      yield* controller.answer("o", first, {
+        kind: "accepted",
+        quota: { remaining: 9, resetAt: 0, limit: 10, windowMillis: 1000, source: "draft" }
+      })
+      yield* controller.acquire("o", 1, undefined) // the next slot, now
+      const waiting = yield* Effect.fork(controller.acquire("o", 2, undefined)) // a slot ~105 ms ahead
+      yield* TestClock.adjust("10 millis")
+      yield* Fiber.interrupt(waiting)
+      // Only the ticket still out counts as in flight: the given-back one does not.
+      expect(controller.inspect("o")!.inflight).toBe(1)
     }))
 })

@@ -15,7 +15,7 @@
  * - times in the state are the replicas' clocks (epoch milliseconds): keep them in sync (NTP; a skew of a
  *   few milliseconds shifts a slot by as much).
  *
- * When Redis is down, slow or contended (16 concurrent writes in a row), the replica decides on its own copy
+ * When Redis is down, slow or contended (the turn stayed taken for 200 ms), the replica decides on its own copy
  * of the state — the last it saw — and tries Redis again on the next decision: the fleet degrades to
  * per-process traffic control, never to failed calls. Each fallback is counted
  * (`bulwark_redis_fallbacks_total{operation="traffic.modify"}` and http-client's

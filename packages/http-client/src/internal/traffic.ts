@@ -282,7 +282,8 @@ const accepted = (origin: Origin, ticket: Ticket, quota: Quota | undefined, now:
   } else if (origin.recovering && now - origin.lastRampAt >= 1000) {
     origin.lastRampAt = now
     origin.interval = origin.interval / 2
-    if (origin.interval <= origin.targetInterval) {
+    // Unpaced (a target of 0) ends the ramp at 1 ms rather than halving toward 0 for a quarter of an hour.
+    if (origin.interval <= Math.max(origin.targetInterval, 1)) {
       origin.interval = origin.targetInterval
       origin.recovering = false
     }
@@ -396,7 +397,8 @@ const rateLimited = (origin: Origin, ticket: Ticket, answer: Answer, now: number
       // slower of the pace used and, after a bare 429 (the client's own short pause, so the episode was spent
       // sending at the limit), the rate actually accepted since the last pause ended.
       const pace = 1 / origin.interval
-      const measured = answer.retryAfterMillis === undefined ? accepted : Infinity
+      // (Nothing accepted since the last pause is no measurement: the pace alone steps back.)
+      const measured = answer.retryAfterMillis === undefined && accepted > 0 ? accepted : Infinity
       // A creep that was refused: the quota has not grown, so the next creep waits twice as long.
       if (origin.proven > 0 && origin.refused <= origin.proven * settings.convergedWithin && pace > origin.proven) {
         origin.creepWindows = Math.min(320, origin.creepWindows * 2)
@@ -485,25 +487,64 @@ export const serialize = (origin: Origin): string =>
   JSON.stringify(origin, (key, value) => key === "inflight" ? undefined : value === Infinity ? "Infinity" : value)
 
 /**
- * Reads a stored state back over a local one (whose `inflight` it keeps). Anything unreadable — another
- * version's fields, garbage — leaves the local state as it is: a fleet then relearns rather than failing.
+ * Reads a stored state back over a local one (whose `inflight` it keeps), as of `now`. A stored state is
+ * another process's (perhaps another version's, perhaps garbage): every field is checked for its type and its
+ * range, and a field it lacks keeps the local value. Anything out of range — a pause or a slot more than a day
+ * ahead, a negative or absurd interval, a burst below one — leaves the local state as it is and returns false:
+ * the next decision then writes the local state over it, so a bad state heals instead of blocking the origin.
  */
-export const deserializeInto = (text: string, local: Origin): boolean => {
+export const deserializeInto = (text: string, local: Origin, now: number): boolean => {
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
   } catch {
     return false
   }
-  if (typeof parsed !== "object" || parsed === null) return false
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return false
   const record = parsed as Record<string, unknown>
   const next: Record<string, unknown> = {}
   for (const [key, current] of Object.entries(local)) {
-    if (key === "inflight") continue
-    const value = record[key] === "Infinity" ? Infinity : record[key]
-    if (typeof value !== typeof current || (typeof value === "number" && Number.isNaN(value))) return false
+    if (key === "inflight" || !(key in record)) continue
+    const raw = record[key]
+    const value = raw === "Infinity" && key === "refused" ? Infinity : raw
+    if (typeof value !== typeof current) return false
+    if (typeof value === "number" && !inRange(key, value, now)) return false
     next[key] = value
   }
   Object.assign(local, next)
   return true
+}
+
+const DAY = 86_400_000
+
+/** What a stored number may be: finite (only `refused` may be infinite), and within what a decision can set. */
+const inRange = (key: string, value: number, now: number): boolean => {
+  if (Number.isNaN(value)) return false
+  if (key === "refused") return value > 0
+  if (!Number.isFinite(value) || value < 0) return key === "episodeStart" && value === -1
+  switch (key) {
+    case "notBefore":
+    case "tat":
+    case "firstWindowEnd":
+    case "episodeStart":
+    case "lastIncreaseAt":
+    case "lastRampAt":
+    case "probeSentAt":
+      return value <= now + DAY
+    case "interval":
+    case "targetInterval":
+    case "window":
+      return value <= DAY
+    case "burst":
+      return value >= 1 && value <= 1_000
+    case "estimate":
+    case "proven":
+      return value <= 1_000 // requests per millisecond
+    case "step":
+      return value <= 1
+    case "creepWindows":
+      return value >= 1 && value <= 1_000
+    default:
+      return true // counters
+  }
 }

@@ -166,29 +166,49 @@ export const make = (options: Options): Effect.Effect<Controller, never, Scope.S
      */
     const decide = <A>(box: Box, decision: (state: traffic.Origin) => A): Effect.Effect<A> => {
       if (store === undefined) return Effect.sync(() => decision(box.state))
-      // The acceptances not yet written go first, so the decision counts them.
-      const batch = box.accepted.splice(0)
-      const withBatch = (state: traffic.Origin) => {
-        state.inflight += batch.length
-        for (const { at, ticket } of batch) traffic.onAnswer(state, ticket, acceptedAnswer, at, settings)
-        return decision(state)
-      }
-      let decided: traffic.Origin | undefined
-      return store.modify(box.origin, (stored) => {
-        const state = { ...box.state }
-        if (stored !== undefined) traffic.deserializeInto(stored, state)
-        const result = withBatch(state)
-        decided = state
-        const next = traffic.serialize(state)
-        return [result, next === stored ? stored : next] as const
-      }).pipe(
-        Effect.tap(() => {
-          if (decided !== undefined) Object.assign(box.state, decided)
-        }),
-        Effect.catchAll(() =>
-          Effect.zipRight(Metric.increment(metrics.storeFallbacks), Effect.sync(() => withBatch(box.state)))
+      return Effect.clockWith((clock) => {
+        // The acceptances not yet written go first, so the decision counts them (taken when the decision
+        // runs, and put back if it is interrupted before it is written).
+        const batch = box.accepted.splice(0)
+        const withBatch = (state: traffic.Origin) => {
+          state.inflight += batch.length
+          for (const { at, ticket } of batch) traffic.onAnswer(state, ticket, acceptedAnswer, at, settings)
+          return decision(state)
+        }
+        const now = clock.unsafeCurrentTimeMillis()
+        let decided: traffic.Origin | undefined
+        let inflightBefore = 0
+        return store.modify(box.origin, (stored) => {
+          const state = { ...box.state }
+          inflightBefore = state.inflight
+          if (stored !== undefined && traffic.deserializeInto(stored, state, now)) {
+            // A pause this process set while the store was failing still holds: a floor is never lowered.
+            if (box.state.notBefore > state.notBefore) {
+              state.notBefore = box.state.notBefore
+              state.burst = 1
+              state.tat = Math.max(state.tat, state.notBefore)
+            }
+            state.epoch = Math.max(state.epoch, box.state.epoch)
+          }
+          const result = withBatch(state)
+          decided = state
+          const next = traffic.serialize(state)
+          return [result, next === stored ? stored : next] as const
+        }).pipe(
+          Effect.tap(() => {
+            if (decided === undefined) return
+            // This process's requests in flight changed meanwhile (answers counted on its own state): the
+            // decision's change is added to them rather than its copy written over them.
+            const inflight = box.state.inflight + (decided.inflight - inflightBefore)
+            Object.assign(box.state, decided)
+            box.state.inflight = Math.max(0, inflight)
+          }),
+          Effect.catchAll(() =>
+            Effect.zipRight(Metric.increment(metrics.storeFallbacks), Effect.sync(() => withBatch(box.state)))
+          ),
+          Effect.onInterrupt(() => Effect.sync(() => box.accepted.unshift(...batch)))
         )
-      )
+      })
     }
 
     const release = (box: Box, now: number) => (state: traffic.Origin): traffic.Ticket | number => {
@@ -323,6 +343,10 @@ export const make = (options: Options): Effect.Effect<Controller, never, Scope.S
         if (at === Infinity) return "wait"
         if (state.notBefore - now > options.maxRetryAfterMillis) return refusal("cooldown", state.notBefore)
         if (deadline !== undefined && at > deadline) return refusal("deadline", at)
+        // The queue is the schedule's reservations: as many slots ahead as `maxQueue` at most.
+        if (state.interval > 0 && (at - Math.max(now, state.notBefore)) / state.interval > options.maxQueue) {
+          return refusal("queue-full", at)
+        }
         if (at > now) traffic.noteQueued(state)
         return { ticket: traffic.take(state, at), at }
       }
@@ -332,6 +356,9 @@ export const make = (options: Options): Effect.Effect<Controller, never, Scope.S
       priority: number,
       deadline: number | undefined
     ): Effect.Effect<traffic.Ticket, Refusal> =>
+      // An interruption while the call waits for its slot, or while the slot is checked, gives the slot back.
+      // (One during the reservation itself may leave its slot unused: the decision's effect on the store cannot
+      // be known, and a Redis call is not made uninterruptible, so its timeout can always fire.)
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const box = boxOf(origin)
         return Effect.flatMap(decide(box, reserve(now, deadline)), (reserved) => {
@@ -339,28 +366,22 @@ export const make = (options: Options): Effect.Effect<Controller, never, Scope.S
           if ("_tag" in reserved) return Effect.zipRight(Metric.increment(metrics.failFasts), Effect.fail(reserved))
           const { at, ticket } = reserved
           if (at <= now) return Effect.succeed(ticket)
-          // Waited for a slot ahead: a pause another replica stored meanwhile (a 429, an outage) still holds,
-          // so the slot is given back and the call queues again behind it.
+          const giveBack = answer(origin, ticket, { kind: "not-sent" })
+          // Waited for a slot ahead: a pause another replica stored meanwhile (a 429, an outage), or a new pace
+          // after a 429 (a new epoch), still holds, so the slot is given back and the call queues again.
+          const stale = (state: traffic.Origin) =>
+            state.notBefore > at || state.epoch !== ticket.epoch || (state.outage && !ticket.probe)
           const slot = Effect.flatMap(
-            decide(box, (state) => state.notBefore > at || (state.outage && !ticket.probe)),
-            (paused): Effect.Effect<traffic.Ticket, Refusal> =>
-              paused
-                ? Effect.zipRight(
-                  answer(origin, ticket, { kind: "not-sent" }),
-                  acquireStored(origin, priority, deadline)
-                )
-                : Effect.succeed(ticket)
-          )
-          const sleep = Effect.onInterrupt(
-            Effect.sleep(Duration.millis(Math.ceil(at - now))),
-            () => answer(origin, ticket, { kind: "not-sent" }) // the call left: its slot goes unused
+            Effect.onInterrupt(decide(box, stale), () => giveBack),
+            (isStale): Effect.Effect<traffic.Ticket, Refusal> =>
+              isStale ? Effect.zipRight(giveBack, acquireStored(origin, priority, deadline)) : Effect.succeed(ticket)
           )
           return Effect.zipRight(
+            Effect.zipRight(Metric.increment(metrics.waits), Metric.incrementBy(metrics.waitMillis, at - now)),
             Effect.zipRight(
-              Effect.zipRight(Metric.increment(metrics.waits), Metric.incrementBy(metrics.waitMillis, at - now)),
-              sleep
-            ),
-            slot
+              Effect.onInterrupt(Effect.sleep(Duration.millis(Math.ceil(at - now))), () => giveBack),
+              slot
+            )
           )
         })
       })

@@ -90,6 +90,9 @@ export const makeService = (client: Redis, settings: Settings): Service => {
           try: () => f(client),
           catch: (cause) => new RedisError({ operation, reason: "Failed", detail: describeCause(cause) })
         }).pipe(
+          // A command sent cannot be taken back: the timeout stops waiting for it, also where the caller is
+          // uninterruptible (a finalizer handing back a reserved slot), instead of waiting it out.
+          Effect.disconnect,
           Effect.timeoutFail({
             duration: Duration.millis(timeoutMillis),
             onTimeout: () => new RedisError({ operation, reason: "Timeout", detail: `${timeoutMillis} ms` })

@@ -1,9 +1,11 @@
 import { TrafficStore } from "@bulwark/http-client"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type { Redis } from "ioredis"
+import { randomBytes } from "node:crypto"
 import {
   type ConnectionOptions,
   type LayerOptions,
@@ -42,16 +44,27 @@ return {0, ""}
 
 const commitScript = connection.script(`
 if redis.call("GET", KEYS[2]) ~= ARGV[1] then return 0 end
-if ARGV[3] ~= ARGV[2] then redis.call("SET", KEYS[1], ARGV[3], "PX", ARGV[4]) end
 redis.call("DEL", KEYS[2])
+local current = redis.call("GET", KEYS[1])
+if current == false then current = "" end
+if current ~= ARGV[2] then return 0 end
+if ARGV[3] ~= ARGV[2] then redis.call("SET", KEYS[1], ARGV[3], "PX", ARGV[4]) end
 return 1
 `)
 
-/** How long a turn is held at most (a replica that dies holding it blocks the others this long). */
-const TURN_MILLIS = 200
+const releaseTurnScript = connection.script(`
+if redis.call("GET", KEYS[2]) == ARGV[1] then redis.call("DEL", KEYS[2]) end
+return 1
+`)
 
-/** Attempts at taking the turn (1 ms apart) before the decision falls back to this replica's own state. */
-const MAX_TURN_ATTEMPTS = 50
+/**
+ * How long a turn is held at most: a replica that dies holding it blocks the others this long. Longer than a
+ * slow Redis' answers (the default operation timeout is 500 ms), or every commit would find its turn gone.
+ */
+const TURN_MILLIS = 1_000
+
+/** How long a decision tries to take the turn (1 ms apart) before it falls back to this replica's own state. */
+const TURN_WAIT_MILLIS = 200
 
 /** @internal */
 export const make = (options?: Options): Effect.Effect<TrafficStore.Service, RedisConfigError, RedisConnection> =>
@@ -64,6 +77,8 @@ export const make = (options?: Options): Effect.Effect<TrafficStore.Service, Red
   })
 
 const makeWith = (conn: Connection, idleTtlMillis: number): TrafficStore.Service => {
+  // `PX` takes whole milliseconds.
+  const ttl = Math.ceil(idleTtlMillis)
   // The state last seen per origin: the first compare-and-set is tried on it, which saves a read whenever no
   // other replica wrote in between.
   const seen = new Map<string, string>()
@@ -78,8 +93,6 @@ const makeWith = (conn: Connection, idleTtlMillis: number): TrafficStore.Service
     }
     return lock
   }
-
-  let turns = 0
 
   const failure = (error: RedisError) =>
     Effect.zipRight(
@@ -102,7 +115,7 @@ const makeWith = (conn: Connection, idleTtlMillis: number): TrafficStore.Service
     const optimistic = Effect.suspend(() => {
       const stored = seen.get(origin)
       const [result, next] = update(stored)
-      return conn.script("traffic.modify", casScript, keys, [stored ?? "", next, idleTtlMillis]).pipe(
+      return conn.script("traffic.modify", casScript, keys, [stored ?? "", next, ttl]).pipe(
         Effect.catchAll(failure),
         Effect.flatMap((reply) => {
           const [written, current] = Array.isArray(reply) ? reply : [0, ""]
@@ -117,27 +130,40 @@ const makeWith = (conn: Connection, idleTtlMillis: number): TrafficStore.Service
     })
 
     // Lost: take the turn, decide on the current state, write and give the turn back.
-    const withTurn = (left: number): Effect.Effect<A, TrafficStore.TrafficStoreError> => {
-      const token = `${process.pid}-${++turns}`
+    const withTurn = (giveUpAt: number): Effect.Effect<A, TrafficStore.TrafficStoreError> => {
+      // Random: a pid and a counter repeat across containers, and a replica whose turn expired must not
+      // release another's.
+      const token = randomBytes(12).toString("base64url")
       return conn.script("traffic.modify", takeTurnScript, keys, [token, TURN_MILLIS]).pipe(
         Effect.catchAll(failure),
         Effect.flatMap((reply): Effect.Effect<A, TrafficStore.TrafficStoreError> => {
           const [taken, current] = Array.isArray(reply) ? reply : [0, ""]
           if (taken !== 1) {
-            if (left <= 1) {
-              return Effect.fail(
-                new TrafficStore.TrafficStoreError({ reason: "Conflict", detail: "the origin's turn stayed taken" })
-              )
-            }
-            return Effect.zipRight(Effect.sleep(Duration.millis(1)), withTurn(left - 1))
+            return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              now >= giveUpAt
+                ? Effect.fail(
+                  new TrafficStore.TrafficStoreError({ reason: "Conflict", detail: "the origin's turn stayed taken" })
+                )
+                : Effect.zipRight(Effect.sleep(Duration.millis(1)), withTurn(giveUpAt)))
           }
-          const stored = typeof current === "string" && current !== "" ? current : undefined
+          if (typeof current !== "string") {
+            return Effect.fail(new TrafficStore.TrafficStoreError({ reason: "Failed", detail: "unexpected reply" }))
+          }
+          const stored = current !== "" ? current : undefined
+          // Interrupted between taking the turn and the commit: give the turn back at once rather than hold
+          // the fleet's decisions until it expires.
+          const release = conn.script("traffic.modify", releaseTurnScript, keys, [token]).pipe(
+            Effect.ignore,
+            Effect.forkDaemon,
+            Effect.asVoid
+          )
           const [result, next] = update(stored)
-          return conn.script("traffic.modify", commitScript, keys, [token, stored ?? "", next, idleTtlMillis]).pipe(
+          return conn.script("traffic.modify", commitScript, keys, [token, stored ?? "", next, ttl]).pipe(
             Effect.catchAll(failure),
             Effect.flatMap((committed) => {
               if (committed !== 1) {
-                // The turn expired before the write (Redis or this process stalled for TURN_MILLIS).
+                // The turn expired before the write (Redis or this process stalled for TURN_MILLIS), and the
+                // state may have moved on: nothing was written.
                 seen.delete(origin)
                 return Effect.fail(
                   new TrafficStore.TrafficStoreError({
@@ -148,7 +174,8 @@ const makeWith = (conn: Connection, idleTtlMillis: number): TrafficStore.Service
               }
               seen.set(origin, next)
               return Effect.succeed(result)
-            })
+            }),
+            Effect.onInterrupt(() => release)
           )
         })
       )
@@ -157,7 +184,10 @@ const makeWith = (conn: Connection, idleTtlMillis: number): TrafficStore.Service
     return lockOf(origin).withPermits(1)(
       Effect.flatMap(
         optimistic,
-        (decided) => Option.isSome(decided) ? Effect.succeed(decided.value) : withTurn(MAX_TURN_ATTEMPTS)
+        (decided) =>
+          Option.isSome(decided)
+            ? Effect.succeed(decided.value)
+            : Effect.flatMap(Clock.currentTimeMillis, (now) => withTurn(now + TURN_WAIT_MILLIS))
       )
     )
   }
