@@ -110,7 +110,7 @@ describe("bulwark-sandbox simulate", () => {
       sandboxBin,
       "simulate",
       "--scenario",
-      "quota",
+      "outage",
       "--duration",
       "20s",
       "--seed",
@@ -119,7 +119,7 @@ describe("bulwark-sandbox simulate", () => {
     ], { encoding: "utf8", timeout: 60_000 })
     expect(result.status, result.stderr).toBe(0)
     const report = JSON.parse(result.stdout) as Simulation.Report
-    expect(report.name).toBe("quota")
+    expect(report.name).toBe("outage")
     expect(report.goals!.every((goal) => goal.passed)).toBe(true)
     expect(result.stderr).toContain("real time")
   }, 60_000)
