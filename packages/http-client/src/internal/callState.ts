@@ -1,5 +1,6 @@
 import type { AccessToken } from "@bulwark/auth-token"
 import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as GlobalValue from "effect/GlobalValue"
 
@@ -49,3 +50,30 @@ export const makeCallState = (): CallState => ({
   startedAt: undefined,
   rateLimitWaits: 0
 })
+
+export const withState = <A, E, R>(f: (state: CallState) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(FiberRef.get(currentCallState), (existing) => {
+    if (existing !== undefined) return f(existing)
+    const state = makeCallState()
+    return Effect.locally(f(state), currentCallState, state)
+  })
+
+/**
+ * Runs one call with its own deadline and attempt timeout instead of the configured ones (the typed
+ * helpers' `RequestOptions`).
+ *
+ * @internal
+ */
+export const withCallOptions = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  options: {
+    readonly deadline?: Duration.Duration | undefined
+    readonly attemptTimeout?: Duration.Duration | undefined
+  }
+): Effect.Effect<A, E, R> => {
+  if (options.deadline === undefined && options.attemptTimeout === undefined) return effect
+  const state = makeCallState()
+  state.deadlineOverride = options.deadline
+  state.attemptTimeoutOverride = options.attemptTimeout
+  return Effect.locally(effect, currentCallState, state)
+}

@@ -1,0 +1,110 @@
+/**
+ * The bearer token stage: a token per attempt (a replay after a 401 carries the new one), sent only to the
+ * API's origin. It sits below the redirect stage, so every hop is checked against the API's origin before a
+ * token is attached.
+ */
+import type { AccessToken } from "@bulwark/auth-token"
+import { type TokenError, TokenProvider } from "@bulwark/auth-token"
+import { ApiError, Redaction } from "@bulwark/core-errors"
+import * as Headers from "@effect/platform/Headers"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import { currentCallState } from "./callState.js"
+import { type Client, originOf, requestUrl, stage } from "./stage.js"
+
+const withoutAuthorization = (request: HttpClientRequest.HttpClientRequest) => {
+  if (request.headers["authorization"] === undefined) return request
+  // Header setters merge, so the request is rebuilt without the header.
+  return HttpClientRequest.make(request.method)(request.url, {
+    urlParams: request.urlParams,
+    headers: Headers.remove(request.headers, "authorization"),
+    body: request.body,
+    ...(Option.isSome(request.hash) ? { hash: request.hash.value } : {})
+  })
+}
+
+const bearerHeader = (token: AccessToken.AccessToken): string =>
+  `${token.type.toLowerCase() === "bearer" ? "Bearer" : token.type} ${Redacted.value(token.value)}`
+
+/** @internal */
+export const bearerToken = (options: {
+  readonly origin: string
+  readonly tokens?: TokenProvider.Service | undefined
+}) => {
+  const apiOrigin = originOf(options.origin) ?? options.origin
+  const tokensService = options.tokens === undefined
+    ? TokenProvider.TokenProvider
+    : Effect.succeed(options.tokens as TokenProvider.Service)
+  return <E, R>(
+    self: Client<E, R>
+  ): Client<E | TokenError.TokenError | ApiError.NetworkError, R | TokenProvider.TokenProvider> =>
+    stage(self, (request, send): Effect.Effect<
+      HttpClientResponse.HttpClientResponse,
+      E | TokenError.TokenError | ApiError.NetworkError,
+      R | TokenProvider.TokenProvider
+    > => {
+      // Only the API's own origin (scheme, host and port) ever sees the token; any other origin,
+      // including one reached by a redirect, gets the request without an Authorization header.
+      if (originOf(request.url) !== apiOrigin) return send(withoutAuthorization(request))
+      return Effect.flatMap(
+        tokensService,
+        (tokens) =>
+          Effect.flatMap(tokens.get, (token) =>
+            Effect.flatMap(FiberRef.get(currentCallState), (state) => {
+              if (state !== undefined) state.tokenUsed = token
+              return send(HttpClientRequest.setHeader(request, "authorization", bearerHeader(token))).pipe(
+                Effect.flatMap((response) => {
+                  const reached = originOf(response.request.url)
+                  if (reached === undefined || reached === apiOrigin) return Effect.succeed(response)
+                  return leakedByTransport(tokens, token, request, response.request.url, response.status)
+                }),
+                Effect.catchIf(
+                  (error): error is E & ApiError.ApiError =>
+                    ApiError.isApiError(error) && originOf(error.url) !== undefined &&
+                    originOf(error.url) !== apiOrigin,
+                  (error) => leakedByTransport(tokens, token, request, error.url, "status" in error ? error.status : 0)
+                )
+              )
+            }))
+      )
+    })
+}
+
+/**
+ * The transport under the pipeline followed a redirect to another origin by itself (the platform's
+ * `HttpClient.followRedirects`), re-sending the Authorization header there before Bulwark could see the hop.
+ * The token is treated as exposed: it is invalidated (the next call fetches a new one) and the call fails
+ * with an error that says what happened and how to fix it.
+ */
+const leakedByTransport = (
+  tokens: TokenProvider.Service,
+  token: AccessToken.AccessToken,
+  request: HttpClientRequest.HttpClientRequest,
+  reachedUrl: string,
+  status: number
+) =>
+  Effect.zipRight(
+    Effect.zipRight(
+      tokens.invalidate(token),
+      Effect.logWarning(
+        "The HttpClient under @bulwark/http-client followed a redirect to another origin and sent the access token there; the token was discarded. Remove HttpClient.followRedirects from the transport: the ApiClient follows redirects itself and never sends the token to another origin."
+      )
+    ),
+    Effect.fail(
+      new ApiError.NetworkError({
+        method: request.method,
+        url: Redaction.url(requestUrl(request)),
+        reason: "Transport",
+        sent: true,
+        cause: new Error(
+          `the transport followed a redirect to ${
+            Redaction.url(reachedUrl)
+          } (status ${status}) and re-sent the request there with the access token, which has been discarded; remove HttpClient.followRedirects from the transport given to the ApiClient (it follows same-origin redirects itself, see the redirects option)`
+        )
+      })
+    )
+  )

@@ -1,0 +1,104 @@
+/**
+ * The traffic controller as a stage (the controller itself is in `trafficControl.ts`). It sits inside the
+ * retries, so every attempt of every call respects the origin's state: Retry-After floor, pace, outage probes,
+ * queue bounded by the call's deadline.
+ */
+import { ApiError, Redaction } from "@bulwark/core-errors"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
+import * as Option from "effect/Option"
+import { currentCallState } from "./callState.js"
+import * as RateLimitHeaders from "./rateLimitHeaders.js"
+import { type Client, originOf, requestUrl, stage } from "./stage.js"
+import * as trafficDecisions from "./traffic.js"
+import type { Controller as TrafficController } from "./trafficControl.js"
+
+/** What an attempt's outcome tells the traffic controller about its origin. */
+const answerOf = (
+  exit: Exit.Exit<HttpClientResponse.HttpClientResponse, unknown>,
+  now: number
+): trafficDecisions.Answer => {
+  if (Exit.isSuccess(exit)) {
+    return { kind: "accepted", quota: RateLimitHeaders.parse(exit.value.headers, now) }
+  }
+  const failure = Cause.failureOption(exit.cause)
+  if (Option.isNone(failure) || !ApiError.isApiError(failure.value)) {
+    // Interrupted, or refused before the network (a breaker, a token that could not be fetched).
+    return { kind: "not-sent" }
+  }
+  const error = failure.value
+  const retryAfterMillis = "retryAfter" in error && error.retryAfter !== undefined
+    ? Duration.toMillis(error.retryAfter)
+    : undefined
+  switch (error._tag) {
+    case "RateLimited":
+      return { kind: "rate-limited", retryAfterMillis }
+    case "ServerError":
+      return retryAfterMillis === undefined ? { kind: "failed" } : { kind: "unavailable", retryAfterMillis }
+    case "Timeout":
+    case "NetworkError":
+      return { kind: "failed" }
+    default:
+      return { kind: "accepted" }
+  }
+}
+
+/**
+ * The per-origin traffic controller as a stage: each attempt takes its origin's next slot (or waits for it
+ * in the origin's queue, in the order calls started, or is refused at once with `RateLimited` and `retryAt`
+ * when the slot would come after its deadline), and reports what the answer said.
+ *
+ * @internal
+ */
+export const trafficControl =
+  (controller: TrafficController, redactor: Redaction.Redactor) =>
+  <E, R>(self: Client<E, R>): Client<E | ApiError.RateLimited, R> =>
+    stage(
+      self,
+      (request, send) =>
+        Effect.flatMap(FiberRef.get(currentCallState), (state) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            const origin = originOf(request.url) ?? request.url
+            if (state !== undefined && state.startedAt === undefined) state.startedAt = now
+            const deadline = state?.deadline?.at
+            return Effect.matchEffect(controller.acquire(origin, state?.startedAt ?? now, deadline), {
+              onFailure: (refusal): Effect.Effect<never, ApiError.RateLimited> =>
+                Effect.flatMap(Clock.currentTimeMillis, (at) =>
+                  Effect.fail(
+                    new ApiError.RateLimited({
+                      method: request.method,
+                      url: Redaction.url(requestUrl(request), redactor),
+                      status: 429,
+                      retryAfter: Duration.millis(Math.max(0, refusal.retryAt - at)),
+                      retryAt: refusal.retryAt
+                    })
+                  )),
+              onSuccess: (ticket) =>
+                Effect.onExit(send(request), (exit) =>
+                  Effect.flatMap(Clock.currentTimeMillis, (at) =>
+                    Effect.flatMap(
+                      controller.answer(origin, ticket, answerOf(exit, at)),
+                      (changed) => changed ? rateEvent(controller, origin, at) : Effect.void
+                    )))
+            })
+          }))
+    )
+
+/** A span event on the attempt when the origin's pace or pause changed. */
+const rateEvent = (controller: TrafficController, origin: string, at: number) =>
+  Effect.flatMap(Effect.currentSpan, (span) => {
+    const state = controller.inspect(origin)
+    if (state === undefined) return Effect.void
+    return Effect.sync(() =>
+      span.event("bulwark.traffic.changed", BigInt(at) * 1_000_000n, {
+        "bulwark.traffic.rate_per_second": trafficDecisions.ratePerSecond(state),
+        "bulwark.traffic.not_before": state.notBefore,
+        "bulwark.traffic.outage": state.outage
+      })
+    )
+  }).pipe(Effect.catchAll(() => Effect.void))
