@@ -1,4 +1,6 @@
-import { Cli, SandboxConfig } from "@bulwark/sandbox"
+import { SandboxConfig } from "@bulwark/sandbox"
+import { Cli, CliKit } from "@bulwark/sandbox/cli"
+import { HelpDoc, ValidationError } from "@effect/cli"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeContext, NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
@@ -165,13 +167,16 @@ describe("the CLI, in process", () => {
       Fs.rmSync(dir, { recursive: true })
     }))
 
-  it("exit codes: 0 when stopped, 2 for bad input, 1 for anything else", () => {
+  it("exit codes: 0 when stopped, 2 for bad input, 1 for anything else, 70 for a bug", () => {
     expect(CliInternal.exitCode(Exit.void)).toBe(0)
     expect(CliInternal.exitCode(Exit.interrupt(FiberId.none))).toBe(0)
     expect(CliInternal.exitCode(Exit.fail(new SandboxConfig.SandboxConfigError({ issues: [] })))).toBe(2)
-    expect(CliInternal.exitCode(Exit.fail(new CliInternal.ConfigFileError({ path: "x", reason: "y" })))).toBe(2)
-    expect(CliInternal.exitCode(Exit.fail(new CliInternal.SimulationFailed({ cause: null })))).toBe(1)
-    expect(CliInternal.exitCode(Exit.die(new TypeError("Cannot convert object to primitive value")))).toBe(1)
+    expect(CliInternal.exitCode(Exit.fail(ValidationError.invalidValue(HelpDoc.p("--config x: it is empty"))))).toBe(2)
+    expect(
+      CliInternal.exitCode(Exit.fail(new CliInternal.SimulationNotInstalled({ reason: "not-built", cause: null })))
+    )
+      .toBe(1)
+    expect(CliInternal.exitCode(Exit.die(new TypeError("Cannot convert object to primitive value")))).toBe(70)
   })
 })
 
@@ -275,3 +280,65 @@ const hungYet = (http: HttpClient.HttpClient, url: string) =>
     Effect.flatMap((response) => response.json),
     Effect.map((stats: any) => stats.faultsInjected.hang === 1)
   )
+
+describe.skipIf(!built)("the built bulwark-sandbox executable, as a newcomer meets it", () => {
+  it.live("a port in use says which port and what to do, and exits with 1", () =>
+    Effect.gen(function*() {
+      const { url } = yield* spawnCli(["--port", "0"])
+      const port = new URL(url).port
+      const { code, stderr, stdout } = yield* runToExit(["--port", port]).pipe(Effect.timeout("10 seconds"))
+      expect(code).toBe(1)
+      expect(stdout).toBe("")
+      expect(stderr.trim()).toBe(
+        `Cannot listen on 127.0.0.1:${port}: port ${port} is already in use. Stop the program using it, or pass ` +
+          "another --port (--port 0 picks any free port)."
+      )
+    }).pipe(Effect.scoped), 30_000)
+
+  it.live("flag errors name the flag, even after --log-level, and print once", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
+        [["--faults", "nope"], "--faults \"nope\" is not one of: none, realistic, harsh, outage, scaling-up"],
+        [["--port", "abc"], "--port \"abc\" is not a whole number from 0 to 65535"],
+        [["--seed", "1", "--log-level", "debug", "--port", "70000"], "--port \"70000\" is not a whole number"],
+        [["--log-level", "loud"], "--log-level \"loud\" is not one of: all, trace, debug"]
+      ]
+      for (const [args, expected] of cases) {
+        const { code, stderr } = yield* runToExit(args).pipe(Effect.timeout("10 seconds"))
+        expect(code).toBe(2)
+        expect(stderr.trim().split("\n").filter((line) => line.trim() !== "")).toEqual([
+          expect.stringContaining(expected)
+        ])
+      }
+    }), 30_000)
+
+  it.live("--help lists simulate and carries no ANSI escapes when piped", () =>
+    Effect.gen(function*() {
+      const { code, stdout } = yield* runToExit(["--help"]).pipe(Effect.timeout("10 seconds"))
+      expect(code).toBe(0)
+      expect(stdout).toContain("COMMANDS")
+      expect(stdout).toMatch(/- simulate \[--scenario/)
+      expect(stdout).not.toContain("\u001b[")
+    }), 30_000)
+})
+
+describe("the CLI kit", () => {
+  it("wants colours only on a terminal, never with NO_COLOR, always with FORCE_COLOR", () => {
+    expect(CliKit.wantsColor({}, true)).toBe(true)
+    expect(CliKit.wantsColor({}, false)).toBe(false)
+    expect(CliKit.wantsColor({ NO_COLOR: "1" }, true)).toBe(false)
+    expect(CliKit.wantsColor({ FORCE_COLOR: "1" }, false)).toBe(true)
+    expect(CliKit.wantsColor({ FORCE_COLOR: "0" }, true)).toBe(true)
+  })
+
+  it("exit codes: a failure's own exitCode wins; usage errors 2; others 1; a bug 70", () => {
+    expect(CliKit.exitCode(Exit.void)).toBe(0)
+    expect(CliKit.exitCode(Exit.interrupt(FiberId.none))).toBe(130)
+    expect(CliKit.exitCode(Exit.interrupt(FiberId.none), { interrupted: 0 })).toBe(0)
+    expect(CliKit.exitCode(Exit.fail({ exitCode: 3 }))).toBe(3)
+    expect(CliKit.exitCode(Exit.fail(ValidationError.invalidValue(HelpDoc.p("x"))))).toBe(2)
+    expect(CliKit.exitCode(Exit.fail(new Error("x")))).toBe(1)
+    expect(CliKit.exitCode(Exit.fail(new Error("x")), { isUsageError: () => true })).toBe(2)
+    expect(CliKit.exitCode(Exit.die("bug"))).toBe(70)
+  })
+})

@@ -1,11 +1,6 @@
 /**
  * @since 0.1.0
  */
-export * as Cli from "./Cli.js"
-
-/**
- * @since 0.1.0
- */
 export * as Scenario from "./Scenario.js"
 
 /**
