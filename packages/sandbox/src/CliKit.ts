@@ -18,6 +18,14 @@ import type * as Schema from "effect/Schema"
 import * as internal from "./internal/cliKit.js"
 
 /**
+ * A usage error with this message, for a flag's own check (`Options.mapEffect`): exit code 2.
+ *
+ * @since 0.2.0
+ * @category flags
+ */
+export const invalid: (message: string) => ValidationError.ValidationError = internal.invalid
+
+/**
  * An integer flag (`--port 8080`) whose error names the flag and the allowed range:
  * `--port "abc" is not a whole number from 0 to 65535: pass e.g. --port 8080`.
  *

@@ -322,6 +322,17 @@ describe.skipIf(!built)("the built bulwark-sandbox executable, as a newcomer mee
     }), 30_000)
 })
 
+describe("bulwark-sandbox simulate without the simulation", () => {
+  it("says how to build it when it is installed but not built, and how to install it otherwise", () => {
+    const notBuilt = new CliInternal.SimulationNotInstalled({ reason: "not-built", cause: null }).message
+    expect(notBuilt).toContain("installed here but not built yet")
+    expect(notBuilt).toContain("npm run sandbox -- simulate")
+    expect(notBuilt).toContain("npx nx run @bulwark/simulation:build")
+    const notInstalled = new CliInternal.SimulationNotInstalled({ reason: "not-installed", cause: null }).message
+    expect(notInstalled).toContain("npm install --save-dev @bulwark/simulation")
+  })
+})
+
 describe("the CLI kit", () => {
   it("wants colours only on a terminal, never with NO_COLOR, always with FORCE_COLOR", () => {
     expect(CliKit.wantsColor({}, true)).toBe(true)

@@ -152,8 +152,8 @@ export class SimulationNotInstalled extends Data.TaggedError("SimulationNotInsta
   override get message(): string {
     return this.reason === "not-built"
       ? "bulwark-sandbox simulate runs @bulwark/simulation, which is installed here but not built yet (this is a " +
-        "clone of the repository): run it with `npm run simulate -- ...` from the repository root, which builds " +
-        "it first, or build it once with `npx nx run @bulwark/simulation:build`"
+        "clone of the repository): from the repository root, run `npm run sandbox -- simulate ...` or " +
+        "`npm run simulate -- ...`, which build it first, or build it once with `npx nx run @bulwark/simulation:build`"
       : "bulwark-sandbox simulate runs @bulwark/simulation, which is not installed here; install it with " +
         "`npm install --save-dev @bulwark/simulation` (or run its own `bulwark-simulate`)"
   }
@@ -200,7 +200,7 @@ const simulateCommand = Effect.gen(function*() {
 export const run = (argv: ReadonlyArray<string>) =>
   Effect.flatMap(simulateCommand, (simulate) =>
     Kit.run(
-      command.pipe(Command.withSubcommands([simulate.pipe(Command.withDescription(description))])),
+      command.pipe(Command.withSubcommands([simulate])),
       { name: "bulwark-sandbox", version: version() }
     )(argv))
 
