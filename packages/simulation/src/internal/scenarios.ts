@@ -1,3 +1,4 @@
+import { RetryBudget } from "@bulwark/retry-schedules"
 import type * as Effect from "effect/Effect"
 import type { Goal, Overrides, Scenario } from "../Scenario.js"
 import type { Options } from "../Simulation.js"
@@ -97,6 +98,29 @@ const scalingUp: Scenario = {
   ]
 }
 
+type Budget = typeof RetryBudget.defaults
+
+/**
+ * The retry budget a run's standard pipeline uses: the client config's `budget` over the defaults; `undefined`
+ * when it is off. A custom pipeline's budget is its own affair: the defaults stand for it.
+ */
+const budgetOf = (options: Options): Budget | undefined => {
+  const budget = options.pipeline === undefined ? options.client?.budget : undefined
+  return budget === false ? undefined : { ...RetryBudget.defaults, ...(definedOnly(budget ?? {}) as Partial<Budget>) }
+}
+
+/** With no successes to refill it, a budget allows `capacity / retryCost` retries. */
+const retryLimit = (budget: Budget): number => Math.floor(budget.capacity / budget.retryCost)
+
+const retriesGoal = (budget: Budget | undefined): string =>
+  budget === undefined
+    ? `retries during the outage ≤ ${
+      retryLimit(RetryBudget.defaults)
+    } (the default retry budget's bound; this run turned the budget off)`
+    : `retries during the outage ≤ ${
+      retryLimit(budget)
+    } (retry budget: ${budget.capacity} tokens at ${budget.retryCost} per retry, no refill without successes)`
+
 const OUTAGE_START = 60
 const OUTAGE_SECONDS = 300
 
@@ -123,10 +147,12 @@ const outage: Scenario = {
   },
   goals: [
     {
-      goal: "retries during the outage ≤ 100 (retry budget: 500 tokens at 5 per retry, no refill without successes)",
-      check: (report) => {
+      goal: retriesGoal(RetryBudget.defaults),
+      describe: (options) => retriesGoal(budgetOf(options)),
+      check: (report, options) => {
         const retries = report.attempts.total - report.calls.total
-        return { actual: `${retries} retries for ${report.calls.total} calls`, passed: retries <= 100 }
+        const limit = retryLimit(budgetOf(options) ?? RetryBudget.defaults)
+        return { actual: `${retries} retries for ${report.calls.total} calls`, passed: retries <= limit }
       }
     },
     {
@@ -213,8 +239,12 @@ const tokenExpiry: Scenario = {
 export const scenarios: ReadonlyArray<Scenario> = [normalNoise, scalingUp, outage, quota, tokenExpiry]
 
 /** @internal */
-export const evaluate = (scenario: Pick<Scenario, "goals">, report: Report): ReadonlyArray<GoalResult> =>
-  scenario.goals.map((goal) => ({ goal: goal.goal, ...goal.check(report) }))
+export const evaluate = (
+  scenario: Pick<Scenario, "goals">,
+  report: Report,
+  options: Options
+): ReadonlyArray<GoalResult> =>
+  scenario.goals.map((goal) => ({ goal: goal.describe?.(options) ?? goal.goal, ...goal.check(report, options) }))
 
 const definedOnly = <A extends object>(value: A): Partial<A> =>
   Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<A>
@@ -234,5 +264,5 @@ export const run = (scenario: string | Scenario, overrides?: Overrides): Effect.
     ...definedOnly(rest),
     traffic: { ...found.options.traffic, ...definedOnly(traffic ?? {}) }
   }
-  return simulation.runChecked(options, (report) => evaluate(found, report))
+  return simulation.runChecked(options, (report) => evaluate(found, report, options))
 }
