@@ -41,7 +41,7 @@ export const integer = (name: string, range: { readonly min?: number; readonly m
       const value = Number(text.trim())
       return /^[+-]?\d+$/.test(text.trim()) && Number.isSafeInteger(value) && value >= min && value <= max
         ? Effect.succeed(value)
-        : Effect.fail(invalid(`--${name} ${quote(text)} is not ${allowed}: pass e.g. --${name} ${example(min, max)}`))
+        : Effect.fail(invalid(`--${name} ${quote(text)} is not ${allowed}`))
     })
   )
 }
@@ -114,9 +114,6 @@ export const jsonFile = <A, I>(name: string, schema: Schema.Schema<A, I>, what: 
   )
 
 const quote = (text: string): string => JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text)
-
-const example = (min: number, max: number): string =>
-  String(min > 0 ? min : max < 0 ? max : Math.min(Math.max(8080, min), max))
 
 /**
  * `schema`, with its failure turned into one message that names the flag: a declaration, so that `@effect/cli`'s
