@@ -27,7 +27,7 @@ export const invalid: (message: string) => ValidationError.ValidationError = int
 
 /**
  * An integer flag (`--port 8080`) whose error names the flag and the allowed range:
- * `--port "abc" is not a whole number from 0 to 65535: pass e.g. --port 8080`.
+ * `--port "abc" is not a whole number from 0 to 65535`.
  *
  * @since 0.2.0
  * @category flags
