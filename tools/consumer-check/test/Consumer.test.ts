@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 // A brand-new project, as a user starts one: the packages packed as npm would publish them (the test target
@@ -95,6 +95,13 @@ describe("a brand-new consumer project", () => {
       const effects = Object.entries(lock.packages).filter(([path]) => /(^|\/)node_modules\/effect$/.test(path))
       expect(effects.map(([, entry]) => entry.version)).toEqual([expect.stringMatching(/^3\./)])
 
+      // A library user never loads @effect/cli: it is reachable only from the ./cli entry points.
+      for (const name of packages) {
+        const reached = bareImports(join(dir, "node_modules", "@bulwark", name))
+        expect([...reached].some((specifier) => specifier.startsWith("effect")), `@bulwark/${name} read`).toBe(true)
+        expect([...reached].filter((specifier) => specifier.startsWith("@effect/cli")), `@bulwark/${name}`).toEqual([])
+      }
+
       // 3. The README examples, extracted by tools/readme-check, with its harness for the runnable ones.
       run(process.execPath, [join(readmeCheck, "extract.mjs")], root)
       cpSync(join(readmeCheck, "generated"), join(dir, "generated"), { recursive: true })
@@ -141,6 +148,26 @@ console.log(JSON.stringify(results))
     }
   }, 300_000)
 })
+
+/** The bare imports reachable from a package's main entry point, following its relative imports. */
+const bareImports = (packageDir: string): Set<string> => {
+  const manifest = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")) as {
+    exports: { ".": { default: string } }
+  }
+  const seen = new Set<string>()
+  const bare = new Set<string>()
+  const visit = (file: string) => {
+    if (seen.has(file)) return
+    seen.add(file)
+    const code = readFileSync(file, "utf8")
+    for (const [, specifier] of code.matchAll(/(?:^|\n)\s*(?:import|export)\b[^"']*?from\s*["']([^"']+)["']/g)) {
+      if (specifier!.startsWith(".")) visit(join(dirname(file), specifier!))
+      else bare.add(specifier!)
+    }
+  }
+  visit(join(packageDir, manifest.exports["."].default))
+  return bare
+}
 
 const packageVersion = (name: string): string =>
   (JSON.parse(readFileSync(join(root, "packages", name, "package.json"), "utf8")) as { version: string }).version
