@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const started = performance.now()
-console.log("npm start: bundling apps/catalog-sync from sources (Nx caches it; the next start skips this) ...")
+console.log("npm start: bundling apps/catalog-sync from sources (once: Nx caches the bundle until a source changes) ...")
 const build = spawnSync(
   process.platform === "win32" ? "npx.cmd" : "npx",
   ["nx", "run", "@bulwark/catalog-sync:bundle", "--output-style=static"],

@@ -319,6 +319,8 @@ describe.skipIf(!built)("the built bulwark-sandbox executable, as a newcomer mee
       expect(stdout).toContain("COMMANDS")
       expect(stdout).toMatch(/- simulate \[--scenario/)
       expect(stdout).not.toContain("\u001b[")
+      expect(stdout).not.toContain("A user-defined piece of text.")
+      expect(stdout).toContain("--port integer")
     }), 30_000)
 })
 

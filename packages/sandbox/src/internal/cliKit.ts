@@ -287,7 +287,8 @@ export const run = <Name extends string, R, E, A>(
       if (error !== undefined) {
         return Effect.zipRight(Console.error(error), Effect.fail(invalid(error)))
       }
-      return level === undefined ? app(rest) : Logger.withMinimumLogLevel(app(rest), LogLevel.fromLiteral(level))
+      const run = Effect.flatMap(Effect.console, (console) => Console.withConsole(app(rest), withoutTextBlurb(console)))
+      return level === undefined ? run : Logger.withMinimumLogLevel(run, LogLevel.fromLiteral(level))
     }).pipe(
       Effect.tapErrorCause((cause) => {
         if (Cause.isDie(cause)) {
@@ -304,6 +305,18 @@ export const run = <Name extends string, R, E, A>(
         return Effect.forEach(printable, (error) => Console.error(messageOf(error)), { discard: true })
       })
     )
+}
+
+/**
+ * The kit's flags are text flags checked by `Options.mapEffect` (so that their errors can name them), and
+ * `@effect/cli` 0.77 gives every text flag the help line "A user-defined piece of text." ahead of its own
+ * description, with no way to give it another: the help drops that line (each flag has its description).
+ */
+const withoutTextBlurb = (console: Console.Console): Console.Console => {
+  const blurb = /\n {2}A user-defined piece of text\.\n/g
+  const clean = (args: ReadonlyArray<unknown>) =>
+    args.map((arg) => typeof arg === "string" ? arg.replace(blurb, "") : arg)
+  return { ...console, log: (...args) => console.log(...clean(args)) }
 }
 
 const messageOf = (error: unknown): string =>
