@@ -7,12 +7,15 @@ import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 
 const bins = {
-  // The sandbox's `simulate` subcommand needs the simulation built too.
-  "bulwark-sandbox": { project: "@bulwark/simulation", path: "packages/sandbox/dist/bin.js" },
+  "bulwark-sandbox": { project: "@bulwark/sandbox", path: "packages/sandbox/dist/bin.js" },
   "bulwark-simulate": { project: "@bulwark/simulation", path: "packages/simulation/dist/bin.js" }
 }
 const [name, ...args] = process.argv.slice(2)
-const bin = bins[name]
+// The sandbox's `simulate` subcommand needs the simulation (and the client it simulates) built too; serving the
+// sandbox needs only the sandbox.
+const bin = name === "bulwark-sandbox" && args[0] === "simulate"
+  ? { ...bins[name], project: "@bulwark/simulation" }
+  : bins[name]
 if (bin === undefined) {
   console.error(`scripts/cli.mjs: unknown command ${name}; use one of: ${Object.keys(bins).join(", ")}`)
   process.exit(2)
