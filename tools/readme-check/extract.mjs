@@ -1,7 +1,7 @@
 // Extracts every ```ts block of every README (the root's, packages/*, apps/*, tools/*) into generated/, one module
 // per block, named after its README and position: generated/<readme>-<n>.ts. A block that is a Vitest test
 // (`it.effect(`, `it.live(`, ...) becomes a .test.ts that Vitest runs as is. A block is also *run* (see
-// test/Run.test.ts) when it builds a `program` or calls `Effect.runPromise` and declares nothing it leaves
+// test/Run.test.ts) when it builds a `program` (or a `check`) or calls `Effect.runPromise` and declares nothing it leaves
 // undefined: generated/<readme>-<n>.run.ts is the same code with the platform's HTTP client swapped for the
 // in-memory sandbox (src/Harness.ts) and the program exported instead of started.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -52,7 +52,7 @@ for (const readme of readmes) {
       write(`${name}${isTest ? ".test" : ""}.ts`, header + code)
       const skip = notRun.find((rule) => rule.pattern.test(code))
       const runnable = !isTest && !/\bdeclare const\b/.test(code) &&
-        (/^const program =/m.test(code) || /^Effect\.runPromise\(/m.test(code))
+        (/^const (program|check) =/m.test(code) || /^Effect\.runPromise\(/m.test(code))
       if (runnable && skip === undefined) write(`${name}.run.ts`, runnableVersion(header, code))
       manifest.push({
         name,
@@ -85,6 +85,6 @@ function runnableVersion(header, code) {
   const body = code
     .replace(/\bNodeHttpClient\.layerUndici\b/g, "ReadmeHarness.httpClient")
     .replace(/^Effect\.runPromise\(/m, "export const main = (")
-    .replace(/^const program =/m, "export const program =")
+    .replace(/^const (program|check) =/m, "export const $1 =")
   return `${header}import * as ReadmeHarness from "../src/Harness.js"\n${body}`
 }

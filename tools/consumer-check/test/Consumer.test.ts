@@ -131,7 +131,7 @@ const Harness = await import("./out/src/Harness.js")
 const results = []
 for (const file of readdirSync("out/generated").filter((f) => f.endsWith(".run.js")).sort()) {
   const module = await import("./out/generated/" + file)
-  const exit = await Effect.runPromiseExit((module.main ?? module.program).pipe(Effect.withConfigProvider(Harness.config)))
+  const exit = await Effect.runPromiseExit((module.main ?? module.program ?? module.check).pipe(Effect.withConfigProvider(Harness.config)))
   results.push({ file, ok: Exit.isSuccess(exit), cause: Exit.isFailure(exit) ? String(exit.cause) : undefined })
 }
 await Harness.dispose()

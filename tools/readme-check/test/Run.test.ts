@@ -30,10 +30,10 @@ describe("README examples, run against the in-memory sandbox", () => {
           string,
           unknown
         >
-        const program = (module.main ?? module.program) as Effect.Effect<unknown, unknown, never>
+        const program = (module.main ?? module.program ?? module.check) as Effect.Effect<unknown, unknown, never>
         expect(Effect.isEffect(program)).toBe(true)
         const exit = yield* program.pipe(Effect.withConfigProvider(ReadmeHarness.config), Effect.exit)
         if (Exit.isFailure(exit)) expect.fail(`the example failed: ${String(exit.cause)}`)
-      }), 30_000)
+      }), 60_000)
   }
 })
