@@ -6,7 +6,9 @@ import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const started = performance.now()
-console.log("npm start: bundling apps/catalog-sync from sources (once: Nx caches the bundle until a source changes) ...")
+console.log(
+  "npm start: bundling apps/catalog-sync from sources (once: Nx caches the bundle until a source changes) ..."
+)
 const build = spawnSync(
   process.platform === "win32" ? "npx.cmd" : "npx",
   ["nx", "run", "@bulwark/catalog-sync:bundle", "--output-style=static"],
