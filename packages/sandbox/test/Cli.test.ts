@@ -4,7 +4,7 @@ import { HelpDoc, ValidationError } from "@effect/cli"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeContext, NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Console, Effect, Exit, Fiber, FiberId } from "effect"
+import { Console, Effect, Either, Exit, Fiber, FiberId, ParseResult, Schema } from "effect"
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -336,6 +336,31 @@ describe("bulwark-sandbox simulate without the simulation", () => {
 })
 
 describe("the CLI kit", () => {
+  it("formats a decoding failure as one line per bad field, saying what is allowed, never the value", () => {
+    const Settings = Schema.Struct({
+      retry: Schema.optional(Schema.Union(
+        Schema.Literal(false),
+        Schema.Struct({
+          maxRetries: Schema.optional(Schema.Number),
+          jitter: Schema.optional(Schema.Literal("none", "full"))
+        })
+      )),
+      name: Schema.optional(Schema.String)
+    })
+    const decode = (input: unknown) =>
+      Either.match(ParseResult.decodeUnknownEither(Settings, { errors: "all", onExcessProperty: "error" })(input), {
+        onLeft: (issue) => CliKit.formatIssues(issue, "(file)"),
+        onRight: () => []
+      })
+    expect(decode({ retry: { maxRetries: "SECRET-1", jitter: "wild" }, bogus: 1 }).sort()).toEqual([
+      "bogus: is not a known setting",
+      "retry.jitter: expected one of \"none\", \"full\"",
+      "retry.maxRetries: expected number"
+    ])
+    expect(decode({ retry: "x" })).toEqual(["retry: expected false or an object of settings"])
+    expect(JSON.stringify(decode({ name: 7, retry: { maxRetries: "SECRET-2" } }))).not.toContain("SECRET")
+  })
+
   it("wants colours only on a terminal, never with NO_COLOR, always with FORCE_COLOR", () => {
     expect(CliKit.wantsColor({}, true)).toBe(true)
     expect(CliKit.wantsColor({}, false)).toBe(false)

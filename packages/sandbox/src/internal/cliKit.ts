@@ -164,7 +164,22 @@ export const formatIssues = (issue: ParseResult.ParseIssue, root: string): Array
     if (!problems.includes(entry.problem)) problems.push(entry.problem)
     byPath.set(entry.path, problems)
   }
-  return Array.from(byPath, ([path, problems]) => `${path === "" ? "" : `${path}: `}${problems.join(" or ")}`)
+  return Array.from(byPath, ([path, problems]) => `${path === "" ? "" : `${path}: `}${alternatives(problems)}`)
+}
+
+/** `expected "none" or expected "full"` reads `expected one of "none", "full"`; a struct is "an object". */
+const alternatives = (problems: ReadonlyArray<string>): string => {
+  const readable = problems.map((problem) =>
+    problem.startsWith("expected Struct") || problem.startsWith("expected {")
+      ? "expected an object of settings"
+      : problem
+  )
+  const expected = readable.filter((problem) => problem.startsWith("expected "))
+  if (expected.length < 2 || expected.length !== readable.length) return readable.join(" or ")
+  const literals = expected.map((problem) => problem.slice("expected ".length))
+  return literals.every((literal) => /^(".*"|-?\d+(\.\d+)?|true|false|null)$/.test(literal))
+    ? `expected one of ${literals.join(", ")}`
+    : `expected ${literals.join(" or ")}`
 }
 
 const readFailure = (error: PlatformError.PlatformError): string => {
