@@ -3,7 +3,7 @@
 // `npm ci` links no bin: dist/ does not exist yet) would fetch whatever the public registry has under that name.
 // The first run builds the packages with Nx (its output goes to stderr, so that stdout stays the command's:
 // `npm run --silent simulate -- --html > page.html`); Nx's cache makes the next runs start at once.
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 
 const bins = {
@@ -32,9 +32,11 @@ if (build.status !== 0) {
   process.stderr.write(`${name}: the build failed (see above)\n`)
   process.exit(build.status ?? 1)
 }
-// Paths in the arguments (--config, --client) are relative to where `npm run` was typed.
-const run = spawnSync(process.execPath, [fileURLToPath(new URL(`../${bin.path}`, import.meta.url)), ...args], {
+// Paths in the arguments (--config, --client) are relative to where `npm run` was typed. SIGINT and SIGTERM are
+// passed on, so that stopping `npm run sandbox` stops the sandbox rather than orphaning it.
+const child = spawn(process.execPath, [fileURLToPath(new URL(`../${bin.path}`, import.meta.url)), ...args], {
   cwd: process.env.INIT_CWD ?? process.cwd(),
   stdio: "inherit"
 })
-process.exit(run.status ?? (run.signal === "SIGINT" ? 130 : 1))
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal))
+child.on("exit", (code, signal) => process.exit(code ?? (signal === "SIGINT" ? 130 : signal === "SIGTERM" ? 143 : 1)))
