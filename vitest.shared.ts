@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
 /**
@@ -13,6 +14,8 @@ export default defineConfig({
   ssr: { resolve: { conditions } },
   test: {
     include: ["test/**/*.test.ts"],
+    // Time budgets for fast-check properties, so that a loaded machine runs fewer cases instead of timing out.
+    setupFiles: [fileURLToPath(new URL("./vitest.setup.ts", import.meta.url))],
     sequence: { concurrent: false },
     testTimeout: 30_000,
     hookTimeout: 30_000,

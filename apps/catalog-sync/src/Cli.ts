@@ -3,7 +3,8 @@
  */
 import type { TokenError } from "@bulwark/auth-token"
 import { ApiClient, RateLimitGate } from "@bulwark/http-client"
-import { Sandbox, SandboxConfig } from "@bulwark/sandbox"
+import { Preset, Sandbox, SandboxConfig } from "@bulwark/sandbox"
+import { CliKit } from "@bulwark/sandbox/cli"
 import { Command, Options } from "@effect/cli"
 import { FileSystem } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
@@ -17,55 +18,72 @@ import * as Sync from "./Sync.js"
 /** A failure that ends the run with a message and an exit code (2: bad input or setup, 1: sync problems). */
 export class RunFailed extends Data.TaggedError("RunFailed")<{ readonly message: string; readonly exitCode: number }> {}
 
-const items = Options.integer("items").pipe(
+const items = CliKit.integer("items", { min: 1, max: 1_000_000 }).pipe(
   Options.withDescription("Generate a catalog of this many items (ignored with --file). Default: 500."),
   Options.withDefault(500)
 )
 const file = Options.text("file").pipe(
+  Options.withPseudoName("catalog.csv"),
   Options.withDescription(
     "Read the catalog from a .json or .csv file (columns sku,name,price[,tags]; tags split by ;)."
   ),
   Options.optional
 )
-const concurrency = Options.integer("concurrency").pipe(
+const concurrency = CliKit.integer("concurrency", { min: 1, max: 256 }).pipe(
   Options.withDescription("How many items are created at once. Default: 16."),
   Options.withDefault(16)
 )
 const baseUrl = Options.text("base-url").pipe(
+  Options.withPseudoName("url"),
   Options.withDescription(
     "The API's base URL (items are at <base-url>/items). Without it, an embedded sandbox is started."
   ),
   Options.optional
 )
 const tokenUrl = Options.text("token-url").pipe(
+  Options.withPseudoName("url"),
   Options.withDescription(
     "The OAuth2 token endpoint; with --base-url. Credentials: BULWARK_CLIENT_ID and BULWARK_CLIENT_SECRET."
   ),
   Options.optional
 )
 const scope = Options.text("scope").pipe(Options.withDescription("OAuth2 scope to request."), Options.optional)
-const preset = Options.choice("preset", ["none", "realistic", "harsh", "outage", "scaling-up"] as const).pipe(
+const preset = CliKit.choice("preset", Preset.names).pipe(
   Options.withDescription("Faults of the embedded sandbox. Default: realistic."),
   Options.withDefault("realistic" as const)
 )
-const seed = Options.integer("seed").pipe(
+const seed = CliKit.integer("seed").pipe(
   Options.withDescription("Seeds the generated catalog and the sandbox's faults. Default: 7."),
   Options.withDefault(7)
 )
-const attemptTimeout = Options.integer("attempt-timeout-ms").pipe(
+const attemptTimeout = CliKit.integer("attempt-timeout-ms", { min: 1 }).pipe(
   Options.withDescription("Per-attempt timeout in milliseconds. Default: 10000."),
   Options.withDefault(10_000)
 )
-const rate = Options.float("rate").pipe(
+const rate = CliKit.float("rate", { min: 0, unit: "requests per second" }).pipe(
   Options.withDescription(
     "Requests per second the client allows itself (0: no limit). Default: 80% of the embedded sandbox's quota; none for a real API."
   ),
   Options.optional
 )
+// Checked before the run starts: a wrong name must not cost a whole sync.
 const report = Options.text("report").pipe(
+  Options.withPseudoName("report.html"),
   Options.withDescription("Also write the report to this file: .json or .html. May be repeated."),
-  Options.repeated
+  Options.repeated,
+  Options.mapEffect((paths) => {
+    const bad = paths.find((path) => reportFormat(path) === undefined)
+    return bad === undefined
+      ? Effect.succeed(paths)
+      : Effect.fail(CliKit.invalid(`--report ${bad}: use a file name ending in .json or .html`))
+  }),
+  Options.withDefault([])
 )
+
+const reportFormat = (path: string): "json" | "html" | undefined => {
+  const lower = path.toLowerCase()
+  return lower.endsWith(".json") ? "json" : lower.endsWith(".html") || lower.endsWith(".htm") ? "html" : undefined
+}
 
 export interface Flags {
   readonly items: number
@@ -74,7 +92,7 @@ export interface Flags {
   readonly baseUrl: Option.Option<string>
   readonly tokenUrl: Option.Option<string>
   readonly scope: Option.Option<string>
-  readonly preset: "none" | "realistic" | "harsh" | "outage" | "scaling-up"
+  readonly preset: Preset.Name
   readonly seed: number
   readonly attemptTimeoutMs: number
   readonly rate: Option.Option<number>
@@ -108,12 +126,8 @@ const writeReports = (paths: ReadonlyArray<string>, built: Report.Report) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     for (const path of paths) {
-      const lower = path.toLowerCase()
-      const content = lower.endsWith(".json")
-        ? Report.toJson(built)
-        : lower.endsWith(".html") || lower.endsWith(".htm")
-        ? Report.toHtml(built)
-        : undefined
+      const format = reportFormat(path)
+      const content = format === "json" ? Report.toJson(built) : format === "html" ? Report.toHtml(built) : undefined
       if (content === undefined) return yield* fail(`--report ${path}: use a .json or .html file name`)
       yield* fs.writeFileString(path, content).pipe(
         Effect.catchAll((error) => fail(`--report ${path}: cannot write it (${error.message})`))
@@ -129,6 +143,8 @@ export const program = (flags: Flags, output: Progress.Output = Progress.process
     if (flags.items < 1 || flags.items > 1_000_000) return yield* fail("--items must be between 1 and 1000000")
     if (flags.attemptTimeoutMs < 1) return yield* fail("--attempt-timeout-ms must be at least 1")
     if (Option.isSome(flags.rate) && !(flags.rate.value >= 0)) return yield* fail("--rate must be 0 or more")
+    const badReport = flags.report.find((path) => reportFormat(path) === undefined)
+    if (badReport !== undefined) return yield* fail(`--report ${badReport}: use a file name ending in .json or .html`)
     const catalog = yield* (Option.isSome(flags.file)
       ? Catalog.fromFile(flags.file.value)
       : Catalog.generate(flags.items).pipe(Effect.withRandom(Random.make(flags.seed)))).pipe(
@@ -251,7 +267,7 @@ export const command = Command.make(
   )
 )
 
-export const run = Command.run(command, { name: "catalog-sync", version: "0.0.0" })
+export const run = CliKit.run(command, { name: "catalog-sync", version: CliKit.versionOf(import.meta.url) })
 
 /** Keeps the layer type of the embedded sandbox visible to tests. */
 export type EmbeddedLayer = Layer.Layer<Sandbox.Sandbox>

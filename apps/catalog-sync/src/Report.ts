@@ -2,6 +2,7 @@
  * The final report: a table for the terminal, JSON for machines, and a self-contained HTML page with a
  * timeline chart (inline SVG, no script or network needed to view it).
  */
+import { Chart } from "@bulwark/simulation"
 import type { Outcome, Sample } from "./Sync.js"
 
 /** How many entries of each kind of problem, and of warnings, the report lists. The counts are always complete. */
@@ -255,46 +256,28 @@ export const perSecond = (timeline: ReadonlyArray<Sample>) => {
   return series
 }
 
-const chart = (report: Report): string => {
+/** The timeline as chart panels: attempts (retries among them) per second, and the Retry-After waits apart. */
+const panels = (report: Report): ReadonlyArray<Chart.Panel> => {
   const series = perSecond(report.timeline)
-  const width = 900
-  const height = 280
-  const pad = { left: 50, right: 50, top: 20, bottom: 30 }
-  const innerW = width - pad.left - pad.right
-  const innerH = height - pad.top - pad.bottom
-  const maxAttempts = Math.max(1, ...series.map((s) => s.attempts))
-  const maxWait = Math.max(1, ...series.map((s) => s.waitMillis))
-  const barW = innerW / series.length
-  const y = (v: number, max: number) => pad.top + innerH - (v / max) * innerH
-  const bars = series
-    .map((s, i) => {
-      const x = pad.left + i * barW
-      const ok = s.attempts - s.retries
-      return `<rect class="attempts" x="${x.toFixed(1)}" y="${y(ok, maxAttempts).toFixed(1)}" width="${
-        Math.max(1, barW - 1).toFixed(1)
-      }" height="${
-        (innerH - (y(ok, maxAttempts) - pad.top)).toFixed(1)
-      }"><title>second ${s.second}: ${s.attempts} attempts</title></rect>` +
-        `<rect class="retries" x="${x.toFixed(1)}" y="${y(s.attempts, maxAttempts).toFixed(1)}" width="${
-          Math.max(1, barW - 1).toFixed(1)
-        }" height="${
-          ((s.retries / maxAttempts) * innerH).toFixed(1)
-        }"><title>second ${s.second}: ${s.retries} retries</title></rect>`
-    })
-    .join("")
-  const line = series
-    .map((s, i) => `${(pad.left + (i + 0.5) * barW).toFixed(1)},${y(s.waitMillis, maxWait).toFixed(1)}`)
-    .join(" ")
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" role="img" aria-label="attempts, retries and Retry-After waits per second">
-  <line x1="${pad.left}" y1="${pad.top + innerH}" x2="${pad.left + innerW}" y2="${pad.top + innerH}" class="axis"/>
-  <text x="${pad.left - 6}" y="${pad.top + 10}" class="label" text-anchor="end">${maxAttempts}</text>
-  <text x="${pad.left - 6}" y="${pad.top + innerH}" class="label" text-anchor="end">0</text>
-  <text x="${width - pad.right + 6}" y="${pad.top + 10}" class="label">${(maxWait / 1000).toFixed(1)} s</text>
-  <text x="${pad.left}" y="${height - 8}" class="label">0 s</text>
-  <text x="${pad.left + innerW}" y="${height - 8}" class="label" text-anchor="end">${series.length} s</text>
-  ${bars}
-  <polyline class="wait" points="${line}"/>
-</svg>`
+  const x = { start: 0, step: 1, format: (seconds: number) => `${Math.round(seconds)} s` }
+  return [
+    {
+      title: "HTTP attempts per second",
+      x,
+      empty: "no attempt was sent",
+      series: [
+        { name: "attempts (all)", values: series.map((s) => s.attempts), color: "#8fb8de", style: "bars" },
+        { name: "of which retries", values: series.map((s) => s.retries), color: "#e8a33d", style: "bars" }
+      ]
+    },
+    {
+      title: "Time spent waiting for Retry-After, per second (summed over calls)",
+      x,
+      format: (millis) => `${Number((millis / 1000).toFixed(2))} s`,
+      empty: "no call waited for a Retry-After",
+      series: [{ name: "Retry-After wait", values: series.map((s) => s.waitMillis), color: "#cf222e" }]
+    }
+  ]
 }
 
 /** A self-contained HTML page: the summary, the problems, the warnings and the timeline chart, with the data embedded. */
@@ -322,15 +305,13 @@ export const toHtml = (report: Report): string => {
 <meta charset="utf-8">
 <title>catalog-sync report: ${report.ok ? "OK" : "FAILED"}</title>
 <style>
-  body { font: 14px/1.4 system-ui, sans-serif; margin: 2rem auto; max-width: 960px; color: #222; }
+  body { font: 14px/1.4 system-ui, sans-serif; margin: 2rem auto; max-width: 960px; padding: 0 1rem; color: #222; }
+  th, td { overflow-wrap: anywhere; }
   h1 { font-size: 1.4rem; } h1 .ok { color: #1a7f37; } h1 .failed { color: #cf222e; }
   table { border-collapse: collapse; margin: 1rem 0; }
   th { text-align: left; font-weight: normal; color: #555; padding: 2px 16px 2px 0; white-space: pre; }
   td { font-variant-numeric: tabular-nums; }
-  svg { width: 100%; height: auto; border: 1px solid #ddd; }
-  .attempts { fill: #8fb8de; } .retries { fill: #e8a33d; } .wait { fill: none; stroke: #cf222e; stroke-width: 2; }
-  .axis { stroke: #999; } .label { font-size: 11px; fill: #555; }
-  .legend span { display: inline-block; margin-right: 1.5rem; } .legend i { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: -1px; }
+  ${Chart.styles}
   .problems { color: #cf222e; } .warnings { color: #9a6700; } .cut { list-style: none; color: #555; } .ok { color: #1a7f37; }
 </style>
 </head>
@@ -340,8 +321,7 @@ export const toHtml = (report: Report): string => {
 ${rows}
 </table>
 <h2>Timeline</h2>
-<p class="legend"><span><i style="background:#8fb8de"></i>first attempts per second</span><span><i style="background:#e8a33d"></i>retries per second</span><span><i style="background:#cf222e"></i>time waiting for Retry-After per second (right axis)</span></p>
-${chart(report)}
+${panels(report).map(Chart.figure).join("\n")}
 <h2>Problems</h2>
 ${problems}
 ${warnings}

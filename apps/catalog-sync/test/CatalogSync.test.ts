@@ -1,7 +1,8 @@
 import { Sandbox, SandboxConfig } from "@bulwark/sandbox"
+import { CliKit } from "@bulwark/sandbox/cli"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer, Option } from "effect"
+import { ConfigProvider, Console, Effect, Layer, Option } from "effect"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -229,4 +230,41 @@ describe("verification", () => {
       listed: 4
     })
   })
+})
+
+describe("catalog-sync flags are checked before anything runs", () => {
+  const runCli = (args: ReadonlyArray<string>) =>
+    Effect.gen(function*() {
+      const out: Array<string> = []
+      const console = yield* Effect.console
+      const exit = yield* Cli.run(["node", "catalog-sync", ...args]).pipe(
+        Console.withConsole({
+          ...console,
+          log: (...parts) => Effect.sync(() => void out.push(parts.join(" "))),
+          error: (...parts) => Effect.sync(() => void out.push(parts.join(" ")))
+        }),
+        Effect.provide(NodeContext.layer),
+        Effect.exit
+      )
+      return { exit, output: out.join("\n") }
+    })
+
+  it.live("--report x.txt fails with exit code 2 before the sync starts", () =>
+    Effect.gen(function*() {
+      const { exit, output } = yield* runCli(["--items", "5", "--report", "x.txt"])
+      expect(CliKit.exitCode(exit)).toBe(2)
+      expect(output).toContain("--report x.txt: use a file name ending in .json or .html")
+      expect(output).not.toContain("catalog-sync:")
+    }))
+
+  it.live("flag errors name the flag; the usage shows --report as optional", () =>
+    Effect.gen(function*() {
+      const concurrency = yield* runCli(["--concurrency", "0"])
+      expect(CliKit.exitCode(concurrency.exit)).toBe(2)
+      expect(concurrency.output).toContain("--concurrency \"0\" is not a whole number from 1 to 256")
+      const preset = yield* runCli(["--preset", "chaos"])
+      expect(preset.output).toContain("--preset \"chaos\" is not one of: none, realistic, harsh")
+      const help = yield* runCli(["--help"])
+      expect(help.output).toContain("[--report report.html...]")
+    }))
 })

@@ -3,7 +3,7 @@ import { ApiClient } from "@bulwark/http-client"
 import { Sandbox, SandboxConfig } from "@bulwark/sandbox"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Layer, Random, Redacted, Ref, Schema } from "effect"
+import { Clock, Effect, Layer, Logger, Random, Redacted, Ref, Schema } from "effect"
 
 // Real HTTP against the sandbox on the live clock: an outage of 4 s (100% 503, no Retry-After) in the middle
 // of 8 s of steady traffic, with and without the breaker.
@@ -15,8 +15,18 @@ const serverRequests = (stats: Sandbox.Service["stats"]) =>
 
 type FaultPlan = "outage" | "scaling-up"
 
-const scenario = (withBreaker: boolean, plan: FaultPlan = "outage") =>
-  Effect.gen(function*() {
+/** Keeps the breaker's transition lines (`WARN closed -> open`) out of the test log, for the test to check. */
+const captureLogs = (lines: Array<string>) =>
+  Logger.replace(
+    Logger.defaultLogger,
+    Logger.make(({ logLevel, message }) => {
+      lines.push(`${logLevel.label} ${Array.isArray(message) ? message.join(" ") : String(message)}`)
+    })
+  )
+
+const scenario = (withBreaker: boolean, plan: FaultPlan = "outage") => {
+  const logged: Array<string> = []
+  return Effect.gen(function*() {
     const sandbox = yield* Sandbox.Sandbox
     const breaker = yield* CircuitBreaker.make({
       minimumThroughput: 20,
@@ -80,8 +90,13 @@ const scenario = (withBreaker: boolean, plan: FaultPlan = "outage") =>
       concurrency: 2
     })
     const recovered = yield* Ref.get(firstSuccessAfterRecovery)
-    return { duringOutage, recoveryMillis: recovered === undefined ? Infinity : recovered - recoveredAt }
-  }).pipe(Effect.scoped, Effect.provide(Layer.fresh(Sandbox.layer({ seed: 12 }))))
+    return {
+      duringOutage,
+      recoveryMillis: recovered === undefined ? Infinity : recovered - recoveredAt,
+      logged
+    }
+  }).pipe(Effect.scoped, Effect.provide(Layer.fresh(Sandbox.layer({ seed: 12 }))), Effect.provide(captureLogs(logged)))
+}
 
 describe("the breaker in the http-client pipeline, against the sandbox", () => {
   it.live(
@@ -97,6 +112,8 @@ describe("the breaker in the http-client pipeline, against the sandbox", () => {
           }); recovery ${withBreaker.recoveryMillis} ms`
         )
         expect(ratio).toBeLessThan(0.2)
+        expect(withBreaker.logged.some((line) => line.startsWith("WARN") && line.includes("closed -> open"))).toBe(true)
+        expect(without.logged.some((line) => line.includes("Circuit breaker"))).toBe(false)
         // Within one break (at most 2 s here: the break doubles while probes fail, capped) plus pacing.
         expect(withBreaker.recoveryMillis).toBeLessThan(2500)
       }).pipe(Effect.withRandom(Random.make(9)), Effect.provide(NodeHttpClient.layerUndici)),

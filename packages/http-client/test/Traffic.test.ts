@@ -1,8 +1,10 @@
+import { ApiError } from "@bulwark/core-errors"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Metric, TestClock } from "effect"
+import { Duration, Effect, Exit, Fiber, Metric, TestClock } from "effect"
 import * as fc from "fast-check"
 import * as traffic from "../src/internal/traffic.js"
 import * as TrafficControl from "../src/internal/trafficControl.js"
+import { answerOf } from "../src/internal/trafficStage.js"
 import * as TrafficStore from "../src/TrafficStore.js"
 
 // The controller's decisions over plain values, then its Effect shell under TestClock.
@@ -290,6 +292,19 @@ describe("traffic pacing", () => {
     // After the first window, the policy's pace.
     traffic.onAnswer(origin, tickets[1]!, { kind: "accepted", quota: quota(49, 2000) }, 1_010, settings)
     expect(origin.interval).toBeCloseTo(1000 / (50 * (1 - settings.reserve)), 5)
+  })
+})
+
+describe("what an attempt tells the controller", () => {
+  const timeout = (phase: "attempt" | "deadline") =>
+    Exit.fail(
+      new ApiError.Timeout({ method: "GET", url: "https://api.example/x", phase, timeout: Duration.seconds(1) })
+    )
+
+  it("a call's own deadline running out says nothing of the origin; an attempt timing out does", () => {
+    // A probe cut short by its caller must not count as a failed probe (which backs the next one off).
+    expect(answerOf(timeout("deadline") as never, 0)).toEqual({ kind: "not-sent" })
+    expect(answerOf(timeout("attempt") as never, 0)).toEqual({ kind: "failed" })
   })
 })
 

@@ -7,8 +7,9 @@
  * bulwark-sandbox simulate --preset scaling-up --duration 30m --rate 20 --seed 7
  * ```
  *
- * `simulate` hands the rest of the line to `@bulwark/simulation`'s `bulwark-simulate` (it must be installed
- * next to this package): a simulation of a client policy against this sandbox, in virtual time.
+ * `simulate` is `@bulwark/simulation`'s command as a subcommand (`Command.withSubcommands`; it must be installed
+ * next to this package): a simulation of a client policy against this sandbox, in virtual time. In a clone of
+ * the repository, `npm run sandbox -- ...` and `npm run simulate -- ...` build what they need first.
  *
  * | option | default | meaning |
  * |---|---|---|
@@ -21,13 +22,12 @@
  * On start it prints the URL and the OAuth clients (with the secrets of the built-in sandbox clients,
  * which are published sandbox credentials); SIGINT or SIGTERM close every connection and exit with 0. A bad
  * option, `--config` file or setting prints one message naming it (never a value from the file) to stderr and
- * exits with 2.
+ * exits with 2; a port in use says which and exits with 1.
  *
  * @since 0.1.0
  */
 import type * as CliApp from "@effect/cli/CliApp"
 import type * as ValidationError from "@effect/cli/ValidationError"
-import type * as HttpServerError from "@effect/platform/HttpServerError"
 import type * as Effect from "effect/Effect"
 import * as internal from "./internal/cli.js"
 import type * as SandboxConfig from "./SandboxConfig.js"
@@ -41,15 +41,17 @@ import type * as SandboxConfig from "./SandboxConfig.js"
 export const command: typeof internal.command = internal.command
 
 /**
- * The config file given with `--config` could not be read or is not a JSON object.
+ * The server could not listen on the port (in use, privileged) or the host; the message says which and what to
+ * do. Exits with 1.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category errors
  */
-export type ConfigFileError = internal.ConfigFileError
+export type ListenFailed = internal.ListenFailed
 
 /**
- * `bulwark-sandbox simulate` was run where `@bulwark/simulation` is not installed.
+ * `bulwark-sandbox simulate` was run where `@bulwark/simulation` is not installed, or installed but not built
+ * (a clone of the repository); the message says what to run.
  *
  * @since 0.1.0
  * @category errors
@@ -57,24 +59,15 @@ export type ConfigFileError = internal.ConfigFileError
 export type SimulationNotInstalled = internal.SimulationNotInstalled
 
 /**
- * `bulwark-sandbox simulate` ran and failed (it printed why), or missed a scenario goal.
- *
- * @since 0.1.0
- * @category errors
- */
-export type SimulationFailed = internal.SimulationFailed
-
-/**
- * Runs the CLI with `process.argv`-style arguments (the first two are skipped). It serves until
- * interrupted; run it with `NodeRuntime.runMain` so SIGINT and SIGTERM interrupt it.
+ * Runs the CLI with `process.argv`-style arguments (the first two are skipped), printing every error once. It
+ * serves until interrupted; the `bulwark-sandbox` executable runs it with `CliKit.runMain`, which maps SIGINT and
+ * SIGTERM to a clean stop and the failures to exit codes.
  *
  * @example
  * ```ts
- * import { Cli } from "@bulwark/sandbox"
- * import { NodeContext, NodeRuntime } from "@effect/platform-node"
- * import { Effect } from "effect"
+ * import { Cli, CliKit } from "@bulwark/sandbox/cli"
  *
- * Cli.run(process.argv).pipe(Effect.provide(NodeContext.layer), NodeRuntime.runMain({ disableErrorReporting: true }))
+ * CliKit.runMain(Cli.run, { interrupted: 0 })
  * ```
  *
  * @since 0.1.0
@@ -84,11 +77,14 @@ export const run: (
   argv: ReadonlyArray<string>
 ) => Effect.Effect<
   void,
-  | ConfigFileError
-  | SandboxConfig.SandboxConfigError
-  | HttpServerError.ServeError
-  | ValidationError.ValidationError
-  | SimulationNotInstalled
-  | SimulationFailed,
+  unknown,
   CliApp.CliApp.Environment
 > = internal.run
+
+/**
+ * Errors the sandbox command itself can fail with (the `simulate` subcommand adds its own).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type CommandError = SandboxConfig.SandboxConfigError | ListenFailed | ValidationError.ValidationError

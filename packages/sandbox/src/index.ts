@@ -8,13 +8,6 @@
  */
 
 /**
- * The `bulwark-sandbox` command line.
- *
- * @since 0.1.0
- */
-export * as Cli from "./Cli.js"
-
-/**
  * The service through which a transport drops connections (the reset faults).
  *
  * @since 0.1.0

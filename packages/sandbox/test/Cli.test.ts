@@ -1,8 +1,10 @@
-import { Cli, SandboxConfig } from "@bulwark/sandbox"
+import { SandboxConfig } from "@bulwark/sandbox"
+import { Cli, CliKit } from "@bulwark/sandbox/cli"
+import { HelpDoc, ValidationError } from "@effect/cli"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeContext, NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Console, Effect, Exit, Fiber, FiberId } from "effect"
+import { Console, Effect, Either, Exit, Fiber, FiberId, ParseResult, Schema } from "effect"
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -165,13 +167,16 @@ describe("the CLI, in process", () => {
       Fs.rmSync(dir, { recursive: true })
     }))
 
-  it("exit codes: 0 when stopped, 2 for bad input, 1 for anything else", () => {
+  it("exit codes: 0 when stopped, 2 for bad input, 1 for anything else, 70 for a bug", () => {
     expect(CliInternal.exitCode(Exit.void)).toBe(0)
     expect(CliInternal.exitCode(Exit.interrupt(FiberId.none))).toBe(0)
     expect(CliInternal.exitCode(Exit.fail(new SandboxConfig.SandboxConfigError({ issues: [] })))).toBe(2)
-    expect(CliInternal.exitCode(Exit.fail(new CliInternal.ConfigFileError({ path: "x", reason: "y" })))).toBe(2)
-    expect(CliInternal.exitCode(Exit.fail(new CliInternal.SimulationFailed({ cause: null })))).toBe(1)
-    expect(CliInternal.exitCode(Exit.die(new TypeError("Cannot convert object to primitive value")))).toBe(1)
+    expect(CliInternal.exitCode(Exit.fail(ValidationError.invalidValue(HelpDoc.p("--config x: it is empty"))))).toBe(2)
+    expect(
+      CliInternal.exitCode(Exit.fail(new CliInternal.SimulationNotInstalled({ reason: "not-built", cause: null })))
+    )
+      .toBe(1)
+    expect(CliInternal.exitCode(Exit.die(new TypeError("Cannot convert object to primitive value")))).toBe(70)
   })
 })
 
@@ -275,3 +280,103 @@ const hungYet = (http: HttpClient.HttpClient, url: string) =>
     Effect.flatMap((response) => response.json),
     Effect.map((stats: any) => stats.faultsInjected.hang === 1)
   )
+
+describe.skipIf(!built)("the built bulwark-sandbox executable, as a newcomer meets it", () => {
+  it.live("a port in use says which port and what to do, and exits with 1", () =>
+    Effect.gen(function*() {
+      const { url } = yield* spawnCli(["--port", "0"])
+      const port = new URL(url).port
+      const { code, stderr, stdout } = yield* runToExit(["--port", port]).pipe(Effect.timeout("10 seconds"))
+      expect(code).toBe(1)
+      expect(stdout).toBe("")
+      expect(stderr.trim()).toBe(
+        `Cannot listen on 127.0.0.1:${port}: port ${port} is already in use. Stop the program using it, or pass ` +
+          "another --port (--port 0 picks any free port)."
+      )
+    }).pipe(Effect.scoped), 30_000)
+
+  it.live("flag errors name the flag, even after --log-level, and print once", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
+        [["--faults", "nope"], "--faults \"nope\" is not one of: none, realistic, harsh, outage, scaling-up"],
+        [["--port", "abc"], "--port \"abc\" is not a whole number from 0 to 65535"],
+        [["--seed", "1", "--log-level", "debug", "--port", "70000"], "--port \"70000\" is not a whole number"],
+        [["--log-level", "loud"], "--log-level \"loud\" is not one of: all, trace, debug"]
+      ]
+      for (const [args, expected] of cases) {
+        const { code, stderr } = yield* runToExit(args).pipe(Effect.timeout("10 seconds"))
+        expect(code).toBe(2)
+        expect(stderr.trim().split("\n").filter((line) => line.trim() !== "")).toEqual([
+          expect.stringContaining(expected)
+        ])
+      }
+    }), 30_000)
+
+  it.live("--help lists simulate and carries no ANSI escapes when piped", () =>
+    Effect.gen(function*() {
+      const { code, stdout } = yield* runToExit(["--help"]).pipe(Effect.timeout("10 seconds"))
+      expect(code).toBe(0)
+      expect(stdout).toContain("COMMANDS")
+      expect(stdout).toMatch(/- simulate \[--scenario/)
+      expect(stdout).not.toContain("\u001b[")
+      expect(stdout).not.toContain("A user-defined piece of text.")
+      expect(stdout).toContain("--port integer")
+    }), 30_000)
+})
+
+describe("bulwark-sandbox simulate without the simulation", () => {
+  it("says how to build it when it is installed but not built, and how to install it otherwise", () => {
+    const notBuilt = new CliInternal.SimulationNotInstalled({ reason: "not-built", cause: null }).message
+    expect(notBuilt).toContain("installed here but not built yet")
+    expect(notBuilt).toContain("npm run sandbox -- simulate")
+    expect(notBuilt).toContain("npx nx run @bulwark/simulation:build")
+    const notInstalled = new CliInternal.SimulationNotInstalled({ reason: "not-installed", cause: null }).message
+    expect(notInstalled).toContain("npm install --save-dev @bulwark/simulation")
+  })
+})
+
+describe("the CLI kit", () => {
+  it("formats a decoding failure as one line per bad field, saying what is allowed, never the value", () => {
+    const Settings = Schema.Struct({
+      retry: Schema.optional(Schema.Union(
+        Schema.Literal(false),
+        Schema.Struct({
+          maxRetries: Schema.optional(Schema.Number),
+          jitter: Schema.optional(Schema.Literal("none", "full"))
+        })
+      )),
+      name: Schema.optional(Schema.String)
+    })
+    const decode = (input: unknown) =>
+      Either.match(ParseResult.decodeUnknownEither(Settings, { errors: "all", onExcessProperty: "error" })(input), {
+        onLeft: (issue) => CliKit.formatIssues(issue, "(file)"),
+        onRight: () => []
+      })
+    expect(decode({ retry: { maxRetries: "SECRET-1", jitter: "wild" }, bogus: 1 }).sort()).toEqual([
+      "bogus: is not a known setting",
+      "retry.jitter: expected one of \"none\", \"full\"",
+      "retry.maxRetries: expected number"
+    ])
+    expect(decode({ retry: "x" })).toEqual(["retry: expected false or an object of settings"])
+    expect(JSON.stringify(decode({ name: 7, retry: { maxRetries: "SECRET-2" } }))).not.toContain("SECRET")
+  })
+
+  it("wants colours only on a terminal, never with NO_COLOR, always with FORCE_COLOR", () => {
+    expect(CliKit.wantsColor({}, true)).toBe(true)
+    expect(CliKit.wantsColor({}, false)).toBe(false)
+    expect(CliKit.wantsColor({ NO_COLOR: "1" }, true)).toBe(false)
+    expect(CliKit.wantsColor({ FORCE_COLOR: "1" }, false)).toBe(true)
+    expect(CliKit.wantsColor({ FORCE_COLOR: "0" }, true)).toBe(true)
+  })
+
+  it("exit codes: a failure's own exitCode wins; usage errors 2; others 1; a bug 70", () => {
+    expect(CliKit.exitCode(Exit.void)).toBe(0)
+    expect(CliKit.exitCode(Exit.interrupt(FiberId.none))).toBe(130)
+    expect(CliKit.exitCode(Exit.interrupt(FiberId.none), { interrupted: 0 })).toBe(0)
+    expect(CliKit.exitCode(Exit.fail({ exitCode: 3 }))).toBe(3)
+    expect(CliKit.exitCode(Exit.fail(ValidationError.invalidValue(HelpDoc.p("x"))))).toBe(2)
+    expect(CliKit.exitCode(Exit.fail(new Error("x")))).toBe(1)
+    expect(CliKit.exitCode(Exit.fail(new Error("x")), { isUsageError: () => true })).toBe(2)
+    expect(CliKit.exitCode(Exit.die("bug"))).toBe(70)
+  })
+})

@@ -1,6 +1,6 @@
 /**
- * The `bulwark-simulate` command line (also reachable as `bulwark-sandbox simulate` when this package is
- * installed next to `@bulwark/sandbox`):
+ * The `bulwark-simulate` command line (also `bulwark-sandbox simulate`, a subcommand, when this package is
+ * installed next to `@bulwark/sandbox`; in a clone of the repository, `npm run simulate -- ...`):
  *
  * ```sh
  * bulwark-simulate --preset scaling-up --duration 30m --rate 20 --seed 7
@@ -23,11 +23,14 @@
  * | `--json` / `--html` | text | the report's format |
  *
  * The report goes to stdout; the wall time it took goes to stderr (the report itself is the same for the
- * same seed, byte for byte).
+ * same seed, byte for byte). Exit codes: 0 when the run (and every goal of a scenario) passed, 1 when a goal
+ * was missed or the run could not start, 2 for a usage error (a bad flag or `--client` file: one message per
+ * bad field, naming it).
  *
  * @since 0.1.0
  */
 import type * as CliApp from "@effect/cli/CliApp"
+import type * as Command from "@effect/cli/Command"
 import type * as ValidationError from "@effect/cli/ValidationError"
 import type * as Effect from "effect/Effect"
 import * as internal from "./internal/cli.js"
@@ -42,7 +45,16 @@ import type * as Simulation from "./Simulation.js"
 export const command: typeof internal.command = internal.command
 
 /**
- * A flag the command cannot use (a client config file that is not JSON, a duration it cannot read, ...).
+ * The same command named `simulate`: `bulwark-sandbox` adds it with `Command.withSubcommands`.
+ *
+ * @since 0.2.0
+ * @category commands
+ */
+export const subcommand: Command.Command<"simulate", CliApp.CliApp.Environment, unknown, unknown> = internal
+  .subcommand as never
+
+/**
+ * Flags that cannot be used together (`--json` with `--html`, `--scenario` with `--preset`); exit code 2.
  *
  * @since 0.1.0
  * @category errors
@@ -58,15 +70,14 @@ export type CliError = internal.CliError
 export type GoalsMissed = internal.GoalsMissed
 
 /**
- * Runs the CLI with `process.argv`-style arguments (the first two are skipped).
+ * Runs the CLI with `process.argv`-style arguments (the first two are skipped), printing every error once.
  *
  * @example
  * ```ts
- * import { Cli } from "@bulwark/simulation"
- * import { NodeContext, NodeRuntime } from "@effect/platform-node"
- * import { Effect } from "effect"
+ * import { CliKit } from "@bulwark/sandbox/cli"
+ * import { Cli } from "@bulwark/simulation/cli"
  *
- * Cli.run(process.argv).pipe(Effect.provide(NodeContext.layer), NodeRuntime.runMain({ disableErrorReporting: true }))
+ * CliKit.runMain(Cli.run)
  * ```
  *
  * @since 0.1.0

@@ -38,8 +38,18 @@ export interface Scenario {
  * @category models
  */
 export interface Goal {
+  /** The goal with the scenario's own settings (the retry budget's defaults, say). */
   readonly goal: string
-  readonly check: (report: Simulation.Report) => { readonly actual: string; readonly passed: boolean }
+  /**
+   * The goal for the options a run actually used, naming its configured values rather than the defaults
+   * (`Scenario.run("outage", { client: { deadline: "60 seconds" } })` reports "every call whose 60 s deadline
+   * outlasts the outage ..."). Reports use it when present, `goal` otherwise.
+   */
+  readonly describe?: ((options: Simulation.Options) => string) | undefined
+  readonly check: (
+    report: Simulation.Report,
+    options: Simulation.Options
+  ) => { readonly actual: string; readonly passed: boolean }
 }
 
 /**

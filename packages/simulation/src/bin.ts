@@ -4,11 +4,8 @@
  *
  * @since 0.1.0
  */
-import * as NodeContext from "@effect/platform-node/NodeContext"
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as Effect from "effect/Effect"
-import * as Cli from "./Cli.js"
+import * as internal from "./internal/cli.js"
 
-// Errors were already printed (usage errors by the CLI, the others by the command), so runMain only sets the
-// exit code: 1 for a missed scenario goal or a run that could not start.
-Cli.run(process.argv).pipe(Effect.provide(NodeContext.layer), NodeRuntime.runMain({ disableErrorReporting: true }))
+// The CLI kit's runMain: errors are printed once where they happen; exit code 2 for a usage error (a bad flag or
+// --client file), 1 for a missed scenario goal or a run that could not start, 70 for a bug.
+internal.main()

@@ -1,7 +1,7 @@
 /**
- * @since 0.1.0
+ * @since 0.2.0
  */
-export * as Cli from "./Cli.js"
+export * as Chart from "./Chart.js"
 
 /**
  * @since 0.1.0

@@ -1,4 +1,6 @@
-import { Cli, Simulation } from "@bulwark/simulation"
+import { CliKit } from "@bulwark/sandbox/cli"
+import { Simulation } from "@bulwark/simulation"
+import { Cli } from "@bulwark/simulation/cli"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Console, Effect, Exit } from "effect"
@@ -25,6 +27,8 @@ const runCli = (args: ReadonlyArray<string>) =>
     )
     return { exit, stdout: out.join("\n"), stderr: err.join("\n") }
   })
+
+const exitCode = (exit: Exit.Exit<unknown, unknown>) => CliKit.exitCode(exit)
 
 const tempFile = (name: string, content: string) => {
   const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "bulwark-simulate-"))
@@ -83,23 +87,56 @@ describe("bulwark-simulate", () => {
       expect(stdout).toContain("✗")
       expect(Exit.isFailure(exit)).toBe(true)
       if (Exit.isFailure(exit) && exit.cause._tag === "Fail") expect(exit.cause.error._tag).toBe("GoalsMissed")
+      // A missed goal exits with 1, a usage error with 2: CI can tell them apart.
+      expect(exitCode(exit)).toBe(1)
     }), 60_000)
 
   it.live("bad input gets an actionable message, not a crash", () =>
     Effect.gen(function*() {
       const duration = yield* runCli(["--duration", "soon"])
       expect(Exit.isFailure(duration.exit)).toBe(true)
-      expect(duration.stderr).toContain("--duration soon is not a duration; write 30m")
+      expect(duration.stderr).toContain("--duration \"soon\": expected a duration such as 30m, 90s")
       const both = yield* runCli(["--scenario", "quota", "--preset", "harsh"])
       expect(both.stderr).toContain("Pass one of them")
       const withAuth = tempFile("client.json", JSON.stringify({ baseUrl: "https://api.example.com" }))
       const auth = yield* runCli(["--client", withAuth, "--duration", "1s"])
-      expect(auth.stderr).toContain("must not set baseUrl or auth")
+      expect(auth.stderr).toContain("baseUrl: is set by the simulation")
       const notJson = tempFile("client.json", "{ retry:")
       const json = yield* runCli(["--client", notJson])
       expect(json.stderr).toContain("is not valid JSON")
       const rate = yield* runCli(["--rate", "0", "--duration", "1s"])
-      expect(rate.stderr).toContain("traffic.rate")
+      expect(rate.stderr).toContain("--rate \"0\" is not a number of calls per second above 0")
+      for (const run of [duration, both, auth, json, rate]) expect(exitCode(run.exit)).toBe(2)
+    }), 60_000)
+
+  it.live("a bad --client file gets one line per bad field, naming it, and exit code 2", () =>
+    Effect.gen(function*() {
+      const file = tempFile(
+        "client.json",
+        JSON.stringify({ retry: { maxRetries: "x", bogus: 1 }, attemptTimeout: "soon", auth: "CANARY-s3cr3t" })
+      )
+      const run = yield* runCli(["--client", file, "--duration", "1s"])
+      expect(exitCode(run.exit)).toBe(2)
+      const lines = run.stderr.trim().split("\n")
+      expect(lines[0]).toBe("--client: 4 problems in the file:")
+      expect(lines.slice(1).map((line) => line.trim().split(":")[0]).sort()).toEqual([
+        "attemptTimeout",
+        "auth",
+        "retry.bogus",
+        "retry.maxRetries"
+      ])
+      expect(run.stderr).not.toContain("Expected undefined")
+      expect(run.stderr).not.toContain("CANARY")
+    }), 60_000)
+
+  it.live("flags name themselves in errors; --log-level works after other flags", () =>
+    Effect.gen(function*() {
+      const arrival = yield* runCli(["--duration", "1s", "--arrival", "nope"])
+      expect(arrival.stderr).toContain("--arrival \"nope\" is not one of: poisson, uniform, burst")
+      const seed = yield* runCli(["--seed", "abc"])
+      expect(seed.stderr).toContain("--seed \"abc\" is not a whole number")
+      const logLevel = yield* runCli(["--duration", "10s", "--rate", "1", "--log-level", "warning", "--json"])
+      expect(Exit.isSuccess(logLevel.exit)).toBe(true)
     }), 60_000)
 })
 

@@ -312,9 +312,21 @@ export const make = (options: Options): Effect.Effect<Controller, never, Scope.S
           Metric.set(box.queueLength, box.queue.length)
         ),
         Effect.onInterrupt(Deferred.await(deferred), () =>
-          Effect.sync(() => {
+          Effect.suspend(() => {
             const index = box.queue.indexOf(waiter)
-            if (index !== -1) box.queue.splice(index, 1)
+            if (index !== -1) {
+              box.queue.splice(index, 1)
+              return Effect.void
+            }
+            // Released with a ticket the call will not use (its deadline interrupted it as its turn came):
+            // give it back, or an outage probe would hold the origin until the probe timeout.
+            return Effect.flatMap(Deferred.poll(deferred), (released) =>
+              Option.isNone(released)
+                ? Effect.void
+                : Effect.flatMap(
+                  Effect.exit(released.value),
+                  (exit) => Exit.isSuccess(exit) ? answer(box.origin, exit.value, { kind: "not-sent" }) : Effect.void
+                ))
           }))
       )
     }

@@ -19,7 +19,8 @@ import * as trafficDecisions from "./traffic.js"
 import type { Controller as TrafficController } from "./trafficControl.js"
 
 /** What an attempt's outcome tells the traffic controller about its origin. */
-const answerOf = (
+/** What an attempt's exit tells the traffic controller. @internal */
+export const answerOf = (
   exit: Exit.Exit<HttpClientResponse.HttpClientResponse, unknown>,
   now: number
 ): trafficDecisions.Answer => {
@@ -41,6 +42,9 @@ const answerOf = (
     case "ServerError":
       return retryAfterMillis === undefined ? { kind: "failed" } : { kind: "unavailable", retryAfterMillis }
     case "Timeout":
+      // The call's own deadline ran out: that says nothing of the origin (a probe cut short by its caller is
+      // no failed probe, which would back the next one off).
+      return error.phase === "deadline" ? { kind: "not-sent" } : { kind: "failed" }
     case "NetworkError":
       return { kind: "failed" }
     default:
@@ -66,26 +70,30 @@ export const trafficControl =
             const origin = originOf(request.url) ?? request.url
             if (state !== undefined && state.startedAt === undefined) state.startedAt = now
             const deadline = state?.deadline?.at
-            return Effect.matchEffect(controller.acquire(origin, state?.startedAt ?? now, deadline), {
-              onFailure: (refusal): Effect.Effect<never, ApiError.RateLimited> =>
-                Effect.flatMap(Clock.currentTimeMillis, (at) =>
-                  Effect.fail(
-                    new ApiError.RateLimited({
-                      method: request.method,
-                      url: Redaction.url(requestUrl(request), redactor),
-                      status: 429,
-                      retryAfter: Duration.millis(Math.max(0, refusal.retryAt - at)),
-                      retryAt: refusal.retryAt
-                    })
-                  )),
-              onSuccess: (ticket) =>
-                Effect.onExit(send(request), (exit) =>
+            // Between a ticket and its answer nothing may interrupt but the send itself: a ticket never
+            // answered would count as in flight forever (and a probe would hold the origin).
+            return Effect.uninterruptibleMask((restore) =>
+              Effect.matchEffect(restore(controller.acquire(origin, state?.startedAt ?? now, deadline)), {
+                onFailure: (refusal): Effect.Effect<never, ApiError.RateLimited> =>
                   Effect.flatMap(Clock.currentTimeMillis, (at) =>
-                    Effect.flatMap(
-                      controller.answer(origin, ticket, answerOf(exit, at)),
-                      (changed) => changed ? rateEvent(controller, origin, at) : Effect.void
-                    )))
-            })
+                    Effect.fail(
+                      new ApiError.RateLimited({
+                        method: request.method,
+                        url: Redaction.url(requestUrl(request), redactor),
+                        status: 429,
+                        retryAfter: Duration.millis(Math.max(0, refusal.retryAt - at)),
+                        retryAt: refusal.retryAt
+                      })
+                    )),
+                onSuccess: (ticket) =>
+                  Effect.onExit(restore(send(request)), (exit) =>
+                    Effect.flatMap(Clock.currentTimeMillis, (at) =>
+                      Effect.flatMap(
+                        controller.answer(origin, ticket, answerOf(exit, at)),
+                        (changed) => changed ? rateEvent(controller, origin, at) : Effect.void
+                      )))
+              })
+            )
           }))
     )
 

@@ -1,36 +1,24 @@
+import * as Args from "@effect/cli/Args"
 import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import * as ValidationError from "@effect/cli/ValidationError"
-import type * as PlatformError from "@effect/platform/Error"
-import * as FileSystem from "@effect/platform/FileSystem"
+import type * as HttpServerError from "@effect/platform/HttpServerError"
 import type * as Runtime from "@effect/platform/Runtime"
-import * as Cause from "effect/Cause"
-import * as Chunk from "effect/Chunk"
 import * as Console from "effect/Console"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
+import * as Either from "effect/Either"
+import type * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import { createRequire } from "node:module"
+import * as Kit from "./cliKit.js"
 import * as Config from "./config.js"
 import { SandboxConfigError } from "./errors.js"
 import * as Server from "./server.js"
 
-/** @internal */
-export class ConfigFileError extends Data.TaggedError("ConfigFileError")<{
-  readonly path: string
-  readonly reason: string
-}> {
-  override get message(): string {
-    return `Cannot use the config file ${this.path} given with --config: ${this.reason}. ` +
-      "Pass a JSON file holding a sandbox config object."
-  }
-}
-
-const port = Options.integer("port").pipe(
+const port = Kit.integer("port", { min: 0, max: 65535 }).pipe(
   Options.withAlias("p"),
   Options.withDescription("The TCP port to listen on (0: any free port). Default: 8080."),
   Options.optional
@@ -39,62 +27,59 @@ const host = Options.text("host").pipe(
   Options.withDescription("The address to listen on. Default: 127.0.0.1 (loopback only)."),
   Options.optional
 )
-const faults = Options.choice("faults", Config.presetNames).pipe(
+const faults = Kit.choice("faults", Config.presetNames).pipe(
   Options.withDescription("The preset of tokens, quotas and faults. Default: none."),
   Options.optional
 )
-const seed = Options.integer("seed").pipe(
+const seed = Kit.integer("seed").pipe(
   Options.withDescription("Seeds every random choice: the same seed and requests give the same faults. Default: 1."),
   Options.optional
 )
-// `exists: "either"`: a missing file is reported by `readConfigFile`, which names the option.
-const configFile = Options.file("config", { exists: "either" }).pipe(
+// The file is read and checked to be a JSON object here; its settings are checked with the flags by the sandbox's
+// own config schema, which names each bad field and never echoes a value (a config file holds client secrets).
+const configFile = Kit.jsonFile(
+  "config",
+  Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  "a JSON file holding a sandbox config object"
+).pipe(
   Options.withDescription("A JSON file with a full sandbox config; the flags above override it."),
   Options.optional
 )
 
-const readFailure = (error: PlatformError.PlatformError): string => {
-  if (error._tag === "SystemError" && error.reason === "NotFound") return "it does not exist"
-  if (error._tag === "SystemError" && error.reason === "PermissionDenied") {
-    return "it may not be read (permission denied)"
-  }
-  return `it could not be read (${error.message})`
-}
-
 /**
- * Why `JSON.parse` rejected a file, without its message: V8 quotes the text around the error
- * (`Unexpected token 'h', ..."tSecret": hunter2}" is not valid JSON`), and a config file holds client secrets.
+ * The server could not listen: the port is taken, needs privileges, or the host is not an address of this
+ * machine. The message says which port and what to do.
+ *
+ * @internal
  */
-const syntaxFailure = (text: string, error: unknown): string => {
-  if (text.trim() === "") return "it is empty"
-  const message = error instanceof Error ? error.message : ""
-  const position = /at position (\d+)/.exec(message)
-  if (position !== null) {
-    const before = text.slice(0, Number(position[1]))
-    const line = before.split("\n").length
-    const column = before.length - before.lastIndexOf("\n")
-    return `it is not valid JSON (syntax error at line ${line}, column ${column})`
+export class ListenFailed extends Data.TaggedError("ListenFailed")<{
+  readonly host: string
+  readonly port: number
+  readonly cause: HttpServerError.ServeError
+}> {
+  override get message(): string {
+    const code = codeOf(this.cause)
+    const where = `${this.host}:${this.port}`
+    if (code === "EADDRINUSE") {
+      return `Cannot listen on ${where}: port ${this.port} is already in use. Stop the program using it, or pass ` +
+        "another --port (--port 0 picks any free port)."
+    }
+    if (code === "EACCES") {
+      return `Cannot listen on ${where}: permission denied (ports below 1024 need privileges). Pass a --port ` +
+        "above 1023, or --port 0 for any free port."
+    }
+    if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") {
+      return `Cannot listen on ${where}: ${this.host} is not an address of this machine. Pass --host 127.0.0.1 ` +
+        "(or 0.0.0.0 for every interface)."
+    }
+    return `Cannot listen on ${where}${code === undefined ? "" : ` (${code})`}. Try another --port or --host.`
   }
-  if (message.includes("end of JSON input")) return "it is not valid JSON (it ends in the middle of a value)"
-  return "it is not valid JSON"
 }
 
-const readConfigFile = (path: string) =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const text = yield* Effect.mapError(fs.readFileString(path), (error) =>
-      new ConfigFileError({ path, reason: readFailure(error) }))
-    const json = yield* Effect.try({
-      try: () =>
-        JSON.parse(text.replace(/^\uFEFF/, "")) as unknown,
-      catch: (error) => new ConfigFileError({ path, reason: syntaxFailure(text, error) })
-    })
-    if (!Predicate.isRecord(json)) {
-      const holds = json === null ? "null" : Array.isArray(json) ? "an array" : `a ${typeof json}`
-      return yield* new ConfigFileError({ path, reason: `it holds ${holds}, not a JSON object` })
-    }
-    return json
-  })
+const codeOf = (error: HttpServerError.ServeError): string | undefined => {
+  const cause = error.cause as { readonly code?: unknown } | undefined
+  return typeof cause?.code === "string" ? cause.code : undefined
+}
 
 /** @internal */
 export const banner = (sandbox: Server.Running, builtInClients: boolean, version: string): string => {
@@ -124,15 +109,7 @@ export const banner = (sandbox: Server.Running, builtInClients: boolean, version
 }
 
 /** @internal */
-export const version = (): string => {
-  try {
-    // src/Cli.ts and dist/Cli.js both sit one level below package.json.
-    const pkg = createRequire(import.meta.url)("../package.json") as { readonly version?: unknown }
-    return typeof pkg.version === "string" ? pkg.version : "0.0.0"
-  } catch {
-    return "0.0.0"
-  }
-}
+export const version = (): string => Kit.versionOf(import.meta.url)
 
 /** @internal */
 export const command = Command.make(
@@ -140,7 +117,7 @@ export const command = Command.make(
   { port, host, faults, seed, config: configFile },
   (options) =>
     Effect.gen(function*() {
-      const file = Option.isSome(options.config) ? yield* readConfigFile(options.config.value) : {}
+      const file: Record<string, unknown> = Option.getOrElse(options.config, () => ({}))
       const input: Record<string, unknown> = { ...file }
       // The file's own port, if any, is validated like any other setting (not replaced by the default).
       if (Option.isSome(options.port)) input.port = options.port.value
@@ -148,100 +125,99 @@ export const command = Command.make(
       if (Option.isSome(options.host)) input.host = options.host.value
       if (Option.isSome(options.faults)) input.preset = options.faults.value
       if (Option.isSome(options.seed)) input.seed = options.seed.value
-      const sandbox = yield* Server.make(input)
+      const sandbox = yield* Server.make(input).pipe(
+        Effect.catchTag("ServeError", (cause) =>
+          new ListenFailed({
+            host: typeof input.host === "string" ? input.host : "127.0.0.1",
+            port: typeof input.port === "number" ? input.port : 8080,
+            cause
+          }))
+      )
       yield* Console.log(banner(sandbox, file.clients === undefined, version()))
       yield* Effect.addFinalizer(() => Console.log("bulwark-sandbox stopped"))
       return yield* Effect.never
-    }).pipe(
-      Effect.scoped,
-      Effect.tapError((error) => Console.error(error.message))
-    )
+    }).pipe(Effect.scoped)
 ).pipe(Command.withDescription("A simulated partner API with injectable faults (see the @bulwark/sandbox README)."))
 
-/** @internal */
-export class SimulationNotInstalled extends Data.TaggedError("SimulationNotInstalled")<{ readonly cause: unknown }> {
-  override get message(): string {
-    return "bulwark-sandbox simulate runs @bulwark/simulation, which is not installed here; install it with " +
-      "`npm install --save-dev @bulwark/simulation` (or run its own `bulwark-simulate`)"
-  }
-}
-
-/** @internal */
-export class SimulationFailed extends Data.TaggedError("SimulationFailed")<{ readonly cause: unknown }> {
-  override get message(): string {
-    return "bulwark-sandbox simulate failed (see above)"
-  }
-}
-
-interface SimulationModule {
-  readonly Cli: {
-    readonly run: (argv: ReadonlyArray<string>) => Effect.Effect<void, unknown, CliApp.CliApp.Environment>
-  }
-}
-
 /**
- * `bulwark-sandbox simulate ...` hands its arguments to `@bulwark/simulation`'s CLI, the way `git foo` runs
- * `git-foo`: the simulation depends on this package (and on the client it simulates), so this package can
- * only look for it at run time. The specifier is a variable so that no build tool mistakes it for a
- * dependency.
- */
-const simulate = (argv: ReadonlyArray<string>) => {
-  const specifier: string = "@bulwark/simulation"
-  return Effect.tryPromise({
-    try: () => import(specifier) as Promise<SimulationModule>,
-    catch: (cause) => new SimulationNotInstalled({ cause })
-  }).pipe(
-    Effect.filterOrFail(
-      (module) => typeof module.Cli?.run === "function",
-      (module) => new SimulationNotInstalled({ cause: module })
-    ),
-    Effect.tapError((error) => Console.error(error.message)),
-    Effect.flatMap((module) =>
-      // The simulation printed its own errors (and a missed goal): only the exit code is left to set.
-      Effect.mapError(
-        module.Cli.run([argv[0] ?? "node", "bulwark-sandbox simulate", ...argv.slice(3)]),
-        (cause) => new SimulationFailed({ cause })
-      )
-    )
-  )
-}
-
-/** @internal */
-export const run = (argv: ReadonlyArray<string>) => {
-  const serve = Command.run(command, { name: "bulwark-sandbox", version: version() })
-  return Effect.suspend((): Effect.Effect<
-    void,
-    Effect.Effect.Error<ReturnType<typeof serve>> | SimulationNotInstalled | SimulationFailed,
-    CliApp.CliApp.Environment
-  > => argv[2] === "simulate" ? simulate(argv) : serve(argv)).pipe(
-    // Errors are printed where they happen; a defect is a bug, which must not end the process silently.
-    Effect.tapErrorCause((cause) =>
-      Cause.isDie(cause)
-        ? Console.error(
-          `bulwark-sandbox stopped on an unexpected error, which is a bug: please report it with this output.\n${
-            Cause.pretty(cause)
-          }`
-        )
-        : Effect.void
-    )
-  )
-}
-
-/** The input was wrong (an option, the config file, a setting): the user can fix it, so exit with 2. */
-const isUsageError = (error: unknown): boolean =>
-  error instanceof ConfigFileError || error instanceof SandboxConfigError || ValidationError.isValidationError(error)
-
-/**
- * The exit code of a run: 0 when it succeeded or was interrupted (SIGINT, SIGTERM), 2 when it failed on its input
- * (a bad option, config file or setting), 1 otherwise.
+ * `bulwark-sandbox simulate` could not load `@bulwark/simulation`: it is not installed, or (in a clone of the
+ * repository) installed but not built yet. The message says which and what to run.
  *
  * @internal
  */
-export const exitCode = (exit: Exit.Exit<unknown, unknown>): number => {
-  if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) return 0
-  const failures = Chunk.toReadonlyArray(Cause.failures(exit.cause))
-  return !Cause.isDie(exit.cause) && failures.length > 0 && failures.every(isUsageError) ? 2 : 1
+export class SimulationNotInstalled extends Data.TaggedError("SimulationNotInstalled")<{
+  readonly reason: "not-installed" | "not-built"
+  readonly cause: unknown
+}> {
+  override get message(): string {
+    return this.reason === "not-built"
+      ? "bulwark-sandbox simulate runs @bulwark/simulation, which is installed here but not built yet (this is a " +
+        "clone of the repository): from the repository root, run `npm run sandbox -- simulate ...` or " +
+        "`npm run simulate -- ...`, which build it first, or build it once with `npx nx run @bulwark/simulation:build`"
+      : "bulwark-sandbox simulate runs @bulwark/simulation, which is not installed here; install it with " +
+        "`npm install --save-dev @bulwark/simulation` (or run its own `bulwark-simulate`)"
+  }
 }
+
+interface SimulationCliModule {
+  readonly Cli: {
+    readonly subcommand: Command.Command<"simulate", CliApp.CliApp.Environment, unknown, unknown>
+  }
+}
+
+const description = "Runs a Bulwark client policy against this sandbox in virtual time (@bulwark/simulation; " +
+  "`bulwark-sandbox simulate --help` for its flags)."
+
+/**
+ * The `simulate` subcommand: `@bulwark/simulation`'s own command when it can be loaded, else one that takes any
+ * arguments and fails with the reason. The simulation depends on this package (and on the client it
+ * simulates), so this package cannot import it statically: it is looked up once, when the CLI starts.
+ */
+const simulateCommand = Effect.gen(function*() {
+  // Variable specifiers, so that no build tool (nor Nx's dependency graph) mistakes the optional lookup for a
+  // dependency.
+  const simulation: string = "@bulwark/simulation"
+  const installed = Either.isRight(
+    Either.try(() => createRequire(import.meta.url).resolve(`${simulation}/package.json`))
+  )
+  const specifier = `${simulation}/cli`
+  const loaded = yield* Effect.either(Effect.tryPromise(() => import(specifier) as Promise<SimulationCliModule>))
+  if (Either.isRight(loaded) && typeof loaded.right.Cli?.subcommand === "object") return loaded.right.Cli.subcommand
+  const error = new SimulationNotInstalled({
+    reason: installed ? "not-built" : "not-installed",
+    cause: Either.isLeft(loaded) ? loaded.left : loaded.right
+  })
+  return Command.make("simulate", { arguments: Args.text({ name: "argument" }).pipe(Args.repeated) }, () => error)
+    .pipe(Command.withDescription(`${description} Not available here: ${error.message}.`)) as Command.Command<
+      "simulate",
+      CliApp.CliApp.Environment,
+      unknown,
+      unknown
+    >
+})
+
+/** @internal */
+export const run = (argv: ReadonlyArray<string>) =>
+  Effect.flatMap(simulateCommand, (simulate) =>
+    Kit.run(
+      command.pipe(Command.withSubcommands([simulate])),
+      { name: "bulwark-sandbox", version: version() }
+    )(argv))
+
+/** The input was wrong (an option, the config file, a setting): the user can fix it, so exit with 2. */
+const isUsageError = (error: unknown): boolean => error instanceof SandboxConfigError
+
+/**
+ * The exit code of a run: 0 when it succeeded or was interrupted (SIGINT, SIGTERM), 2 when it failed on its input
+ * (a bad option, config file or setting), 1 otherwise (a port in use, a missed simulation goal), 70 for a bug.
+ *
+ * @internal
+ */
+export const exitCode = (exit: Exit.Exit<unknown, unknown>): number =>
+  Kit.exitCode(exit, { isUsageError, interrupted: 0 })
 
 /** @internal */
 export const teardown: Runtime.Teardown = (exit, onExit) => onExit(exitCode(exit))
+
+/** @internal */
+export const main = (): void => Kit.runMain(run, { isUsageError, interrupted: 0 })

@@ -1,3 +1,4 @@
+import * as Chart from "./chart.js"
 import type { Report, TimelinePoint } from "./report.js"
 
 const integer = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 })
@@ -7,9 +8,11 @@ const percent = (ratio: number): string => `${(ratio * 100).toFixed(2)}%`
 /** "30 min", "1 h 5 min", "45.5 s": a simulated span, for people. */
 export const span = (seconds: number): string => {
   if (seconds < 60) return `${Number(seconds.toFixed(3))} s`
-  const h = Math.floor(seconds / 3600)
-  const m = Math.floor((seconds % 3600) / 60)
-  const s = Number((seconds % 60).toFixed(3))
+  // From a minute up, whole seconds: "10 min", not "10 min 0.01 s" (the drain's last hundredth of a second).
+  const whole = Math.round(seconds)
+  const h = Math.floor(whole / 3600)
+  const m = Math.floor((whole % 3600) / 60)
+  const s = whole % 60
   return [h > 0 ? `${h} h` : "", m > 0 ? `${m} min` : "", s > 0 ? `${s} s` : ""].filter((part) => part !== "").join(" ")
 }
 
@@ -46,7 +49,7 @@ const series: ReadonlyArray<readonly [string, (point: TimelinePoint) => number]>
  *
  * @internal
  */
-export const text = (report: Report): string => {
+export const text = (report: Report, options: { readonly timeline?: boolean } = {}): string => {
   const { calls, setup } = report
   const traffic = setup.traffic
   const lines: Array<string> = []
@@ -98,7 +101,7 @@ export const text = (report: Report): string => {
   )
   lines.push(`faults         ${list(report.faultsInjected)}`)
   const points = report.timeline.points
-  if (points.length > 1) {
+  if (points.length > 1 && options.timeline !== false) {
     lines.push("")
     lines.push(`timeline (${points.length} buckets of ${span(report.timeline.bucketSeconds)}, peak per column)`)
     for (const [label, pick] of series) {
@@ -124,67 +127,65 @@ export const json = (report: Report): string => JSON.stringify(report, null, 2)
 const escape = (value: string): string =>
   value.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
 
-const colors: Record<string, string> = {
+const colors = {
   calls: "#4c78a8",
-  failed: "#e45756",
   attempts: "#72b7b2",
+  failed: "#c0392b",
   "5xx": "#f58518",
-  "429": "#b279a2",
-  "p99 ms": "#54a24b"
+  "429": "#8e5ea2",
+  p99: "#54a24b"
 }
 
-/** An SVG line chart of some series of the timeline, with the breaker's openings as vertical marks. */
-const chart = (
-  report: Report,
-  names: ReadonlyArray<string>,
-  title: string
-): string => {
-  const width = 900
-  const height = 240
-  const left = 56
-  const right = 12
-  const top = 28
-  const bottom = 32
+/** The charts of the HTML page: one panel per scale, so failures are never hidden under calls or 5xx. */
+const panels = (report: Report): ReadonlyArray<Chart.Panel> => {
   const points = report.timeline.points
-  const picked = series.filter(([name]) => names.includes(name))
-  const max = Math.max(1, ...picked.flatMap(([, pick]) => points.map(pick)))
-  const end = Math.max(report.simulatedSeconds, report.timeline.bucketSeconds)
-  const x = (t: number) => left + (t / end) * (width - left - right)
-  const y = (value: number) => top + (1 - value / max) * (height - top - bottom)
-  const paths = picked.map(([name, pick]) => {
-    const d = points.map((point, i) =>
-      `${i === 0 ? "M" : "L"}${x(point.t + report.timeline.bucketSeconds / 2).toFixed(1)},${y(pick(point)).toFixed(1)}`
-    ).join("")
-    return `<path d="${d}" fill="none" stroke="${colors[name]}" stroke-width="1.5"><title>${
-      escape(name)
-    }</title></path>`
-  })
-  const marks = report.breaker.transitions.filter((t) => t.to === "open").map((t) =>
-    `<line x1="${x(t.atSeconds).toFixed(1)}" x2="${x(t.atSeconds).toFixed(1)}" y1="${top}" y2="${
-      height - bottom
-    }" stroke="#e45756" stroke-dasharray="3,3"><title>breaker opened at ${escape(span(t.atSeconds))}</title></line>`
-  )
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) =>
-    `<text x="${x(end * f).toFixed(1)}" y="${height - 10}" text-anchor="middle">${
-      escape(span(Math.round(end * f)))
-    }</text>`
-  )
-  const yTicks = [0, 0.5, 1].map((f) =>
-    `<text x="${left - 6}" y="${(y(max * f) + 4).toFixed(1)}" text-anchor="end">${n(max * f)}</text>` +
-    `<line x1="${left}" x2="${width - right}" y1="${y(max * f).toFixed(1)}" y2="${
-      y(max * f).toFixed(1)
-    }" stroke="#ddd"/>`
-  )
-  const legend = picked.map(([name], i) =>
-    `<g transform="translate(${left + i * 110},12)"><rect width="10" height="10" fill="${
-      colors[name]
-    }"/><text x="14" y="9">${escape(name)}</text></g>`
-  )
-  return `<figure><figcaption>${escape(title)} (per ${
-    escape(span(report.timeline.bucketSeconds))
-  } of simulated time)</figcaption>` +
-    `<svg viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="${escape(title)}">` +
-    `${yTicks.join("")}${marks.join("")}${paths.join("")}${ticks.join("")}${legend.join("")}</svg></figure>`
+  const bucket = report.timeline.bucketSeconds
+  const x = { start: 0, step: bucket, format: (seconds: number) => span(Math.round(seconds)) }
+  const marks = report.breaker.transitions.filter((t) => t.to === "open").map((t) => ({
+    at: t.atSeconds,
+    label: `breaker opened at ${span(t.atSeconds)}`
+  }))
+  const of = (pick: (point: TimelinePoint) => number) => points.map(pick)
+  const per = `per ${span(bucket)} of simulated time`
+  return [
+    {
+      title: `Calls and attempts (${per})`,
+      x,
+      marks,
+      series: [
+        { name: "calls", values: of((p) => p.calls), color: colors.calls },
+        {
+          name: "attempts (calls and their retries)",
+          values: of((p) => p.attempts),
+          color: colors.attempts,
+          style: "dashed"
+        }
+      ]
+    },
+    {
+      title: `Failed calls (${per})`,
+      x,
+      marks,
+      empty: "no call failed",
+      series: [{ name: "failed calls", values: of((p) => p.failed), color: colors.failed, style: "bars" }]
+    },
+    {
+      title: `Responses the API refused (${per})`,
+      x,
+      marks,
+      empty: "no 5xx and no 429",
+      series: [
+        { name: "5xx", values: of((p) => p.status5xx), color: colors["5xx"] },
+        { name: "429", values: of((p) => p.status429), color: colors["429"], style: "dashed" }
+      ]
+    },
+    {
+      title: "p99 latency of the calls that finished (ms)",
+      x,
+      marks,
+      series: [{ name: "p99 latency", values: of((p) => p.p99LatencyMs), color: colors.p99 }]
+    }
+  ]
 }
 
 /**
@@ -209,22 +210,20 @@ export const html = (report: Report): string => {
 <meta charset="utf-8">
 <title>${escape(title)}</title>
 <style>
-body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 960px; color: #222; }
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 960px; padding: 0 1rem; color: #222; }
 h1 { font-size: 1.4rem; } h2 { font-size: 1.1rem; margin-top: 1.6rem; }
 table { border-collapse: collapse; } td, th { padding: 2px 12px 2px 0; text-align: left; vertical-align: top; }
 tr.pass td:first-child { color: #2a7d2a; } tr.fail td:first-child { color: #c0392b; font-weight: bold; }
-figure { margin: 1rem 0; } figcaption { color: #555; margin-bottom: 4px; }
-svg text { font-size: 11px; fill: #555; }
-pre { background: #f6f6f6; padding: 1rem; overflow-x: auto; }
+pre { background: #f6f6f6; padding: 1rem; font-size: 12px; white-space: pre-wrap; overflow-wrap: anywhere; }
+${Chart.styles}
 </style>
 </head>
 <body>
 <h1>${escape(title)}</h1>
 ${goals}
-${chart(report, ["calls", "failed", "attempts", "5xx", "429"], "Calls and attempts")}
-${chart(report, ["p99 ms"], "p99 latency of the calls that finished (ms)")}
+${panels(report).map(Chart.figure).join("\n")}
 <h2>Report</h2>
-<pre>${escape(text({ ...report, goals: null }))}</pre>
+<pre>${escape(text({ ...report, goals: null }, { timeline: false }))}</pre>
 </body>
 </html>
 `

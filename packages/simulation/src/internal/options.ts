@@ -27,6 +27,25 @@ export const DurationInput = Schema.transformOrFail(
   }
 ).annotations({ identifier: "DurationInput" })
 
+/**
+ * A duration flag: "30m", "1h30m", "90s", "250ms", "2.5 minutes" (a bare number other than 0 is refused).
+ *
+ * @internal
+ */
+export const DurationFlag = Schema.transformOrFail(Schema.String, Schema.DurationFromSelf, {
+  strict: true,
+  decode: (input, _, ast) =>
+    Option.match(parseDuration(input), {
+      onNone: () =>
+        ParseResult.fail(new ParseResult.Type(ast, input, "expected a duration such as 30m, 90s, 250ms, 2h or 1h30m")),
+      onSome: (value) =>
+        Duration.isFinite(value)
+          ? ParseResult.succeed(value)
+          : ParseResult.fail(new ParseResult.Type(ast, input, "expected a finite duration"))
+    }),
+  encode: (duration) => ParseResult.succeed(`${Duration.toMillis(duration)}ms`)
+}).annotations({ identifier: "DurationFlag" })
+
 const units: Record<string, number> = {
   ms: 1,
   millis: 1,
