@@ -241,6 +241,26 @@ export const withOwnConnection = <A, E, R>(
   return component.pipe(Layer.provide(connection)) as Layer.Layer<A, E | RedisConfigError, Exclude<R, RedisConnection>>
 }
 
+/**
+ * A component's two own-connection layers from its `layerWithConnection`: on a connection the layer opens
+ * (`layer(options)`) and on an ioredis client you own (`layerClient(client, options)`).
+ */
+export const ownConnectionLayers = <A, O>(
+  layerWithConnection: (options: O) => Layer.Layer<A, RedisConfigError, RedisConnection>,
+  issuesOf: (options: O) => ReadonlyArray<string>
+) => ({
+  // Optional here: each component's exported signature says whether its options are required.
+  layer: (options?: NonNullable<O> & LayerOptions): Layer.Layer<A, RedisConfigError> =>
+    withOwnConnection(layerWithConnection(options as O), issuesOf(options as O), options, layer(options)),
+  layerClient: (client: Redis, options?: NonNullable<O> & ConnectionOptions): Layer.Layer<A, RedisConfigError> =>
+    withOwnConnection(
+      layerWithConnection(options as O),
+      issuesOf(options as O),
+      options,
+      layerClient(client, options)
+    )
+})
+
 /** @internal */
 export const layer = (options?: LayerOptions): Layer.Layer<RedisConnection, RedisConfigError> =>
   Layer.scoped(RedisConnection, make(options))

@@ -115,20 +115,14 @@ export const layerWithConnection = (
 ): Layer.Layer<RateLimitGate.RateLimitGate, RedisConfigError, RedisConnection> =>
   Layer.effect(RateLimitGate.RateLimitGate, make(options))
 
-/** @internal */
-export const layer = (
-  options?: Options & LayerOptions
-): Layer.Layer<RateLimitGate.RateLimitGate, RedisConfigError> =>
-  connection.withOwnConnection(layerWithConnection(options), gateIssues(options), options, connection.layer(options))
+const own = connection.ownConnectionLayers(layerWithConnection, gateIssues)
 
 /** @internal */
-export const layerClient = (
+export const layer: (options?: Options & LayerOptions) => Layer.Layer<RateLimitGate.RateLimitGate, RedisConfigError> =
+  own.layer
+
+/** @internal */
+export const layerClient: (
   client: Redis,
   options?: Options & ConnectionOptions
-): Layer.Layer<RateLimitGate.RateLimitGate, RedisConfigError> =>
-  connection.withOwnConnection(
-    layerWithConnection(options),
-    gateIssues(options),
-    options,
-    connection.layerClient(client, options)
-  )
+) => Layer.Layer<RateLimitGate.RateLimitGate, RedisConfigError> = own.layerClient

@@ -125,26 +125,16 @@ export const layerWithConnection = (
   options: Options
 ): Layer.Layer<RedisRateLimiter, RedisConfigError, RedisConnection> => Layer.effect(RedisRateLimiter, make(options))
 
-/** @internal */
-export const layer = (options: Options & LayerOptions): Layer.Layer<RedisRateLimiter, RedisConfigError> =>
-  connection.withOwnConnection(
-    layerWithConnection(options),
-    rateLimiterIssues(options),
-    options,
-    connection.layer(options)
-  )
+const own = connection.ownConnectionLayers(layerWithConnection, rateLimiterIssues)
 
 /** @internal */
-export const layerClient = (
+export const layer: (options: Options & LayerOptions) => Layer.Layer<RedisRateLimiter, RedisConfigError> = own.layer
+
+/** @internal */
+export const layerClient: (
   client: Redis,
   options: Options & ConnectionOptions
-): Layer.Layer<RedisRateLimiter, RedisConfigError> =>
-  connection.withOwnConnection(
-    layerWithConnection(options),
-    rateLimiterIssues(options),
-    options,
-    connection.layerClient(client, options)
-  )
+) => Layer.Layer<RedisRateLimiter, RedisConfigError> = own.layerClient
 
 /** @internal */
 export const withRateLimit = dual<

@@ -276,25 +276,14 @@ export const layerWithConnection = (
 ): Layer.Layer<TokenStore.TokenStore, RedisConfigError, RedisConnection> =>
   Layer.effect(TokenStore.TokenStore, make(options))
 
-/** @internal */
-export const layer = (
-  options?: Options & LayerOptions
-): Layer.Layer<TokenStore.TokenStore, RedisConfigError> =>
-  connection.withOwnConnection(
-    layerWithConnection(options),
-    tokenStoreIssues(options),
-    options,
-    connection.layer(options)
-  )
+const own = connection.ownConnectionLayers(layerWithConnection, tokenStoreIssues)
 
 /** @internal */
-export const layerClient = (
+export const layer: (options?: Options & LayerOptions) => Layer.Layer<TokenStore.TokenStore, RedisConfigError> =
+  own.layer
+
+/** @internal */
+export const layerClient: (
   client: Redis,
   options?: Options & ConnectionOptions
-): Layer.Layer<TokenStore.TokenStore, RedisConfigError> =>
-  connection.withOwnConnection(
-    layerWithConnection(options),
-    tokenStoreIssues(options),
-    options,
-    connection.layerClient(client, options)
-  )
+) => Layer.Layer<TokenStore.TokenStore, RedisConfigError> = own.layerClient

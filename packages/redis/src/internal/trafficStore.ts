@@ -201,25 +201,14 @@ export const layerWithConnection = (
 ): Layer.Layer<TrafficStore.TrafficStore, RedisConfigError, RedisConnection> =>
   Layer.effect(TrafficStore.TrafficStore, make(options))
 
-/** @internal */
-export const layer = (
-  options?: Options & LayerOptions
-): Layer.Layer<TrafficStore.TrafficStore, RedisConfigError> =>
-  connection.withOwnConnection(
-    layerWithConnection(options),
-    trafficStoreIssues(options),
-    options,
-    connection.layer(options)
-  )
+const own = connection.ownConnectionLayers(layerWithConnection, trafficStoreIssues)
 
 /** @internal */
-export const layerClient = (
+export const layer: (options?: Options & LayerOptions) => Layer.Layer<TrafficStore.TrafficStore, RedisConfigError> =
+  own.layer
+
+/** @internal */
+export const layerClient: (
   client: Redis,
   options?: Options & ConnectionOptions
-): Layer.Layer<TrafficStore.TrafficStore, RedisConfigError> =>
-  connection.withOwnConnection(
-    layerWithConnection(options),
-    trafficStoreIssues(options),
-    options,
-    connection.layerClient(client, options)
-  )
+) => Layer.Layer<TrafficStore.TrafficStore, RedisConfigError> = own.layerClient
