@@ -2,7 +2,7 @@ import { AccessToken, TokenProvider, TokenSource } from "@bulwark/auth-token"
 import { ApiClient, Plugins } from "@bulwark/http-client"
 import { HttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Option, Random, Ref, Schema, TestClock } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Option, Random, Ref, Schema, TestClock } from "effect"
 import { advance, type Answer, makeFakeApi, runFor, type Sent } from "./fakeApi.js"
 
 const BASE = "https://api.example.com/v1"
@@ -282,6 +282,37 @@ describe("ApiClient (scripted transport, TestClock)", () => {
       expect(error.message).toContain("auth.clientSecret")
       expect(error.message).not.toContain("hunter2-plain")
     }))
+
+  it.effect("a negative duration is a ConfigError, not a timeout of zero", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeApi(() => ok)
+      for (const attemptTimeout of [-5, "-5 seconds"] as const) {
+        const error = yield* Effect.flip(
+          Effect.scoped(
+            ApiClient.make({ baseUrl: BASE, auth: "none", attemptTimeout }).pipe(
+              Effect.provideService(HttpClient.HttpClient, fake.client)
+            )
+          )
+        )
+        expect(error._tag).toBe("ConfigError")
+        expect(error.message).toContain("attemptTimeout")
+        expect(error.message).toContain("non-negative")
+      }
+    }))
+
+  it.effect("a per-call duration that is not one is a defect with a message, never a throw or a zero timeout", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeApi(() => ok)
+      const api = yield* ApiClient.make({ baseUrl: BASE, auth: "none" }).pipe(
+        Effect.provideService(HttpClient.HttpClient, fake.client)
+      )
+      for (const options of [{ deadline: "soon" }, { attemptTimeout: -5 }, { deadline: "-1 seconds" }]) {
+        const exit = yield* Effect.exit(api.get("/items/1", Item, options as never))
+        expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+        expect(Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "").toContain("finite, non-negative duration")
+      }
+      expect((yield* fake.sent).length).toBe(0)
+    }).pipe(Effect.scoped))
 
   it.effect("layer builds the client", () =>
     Effect.gen(function*() {

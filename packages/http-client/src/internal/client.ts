@@ -196,17 +196,26 @@ export const make = (
       requestOptions: RequestOptions | undefined,
       decode: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, ClientError, R>
     ): Effect.Effect<A, ClientError, R> =>
-      plugins.callWithBody({
-        execute: finished.execute(applyRequestOptions(request, requestOptions, cfg.idempotency.header)),
-        decode,
-        bodyAlreadyRead: cfg.bufferBody,
-        deadline: requestOptions?.deadline === undefined ? undefined : Duration.decode(requestOptions.deadline),
-        attemptTimeout: requestOptions?.attemptTimeout === undefined
-          ? undefined
-          : Duration.decode(requestOptions.attemptTimeout),
-        configuredAttemptTimeout: cfg.attemptTimeout,
-        method: request.method,
-        url: Redaction.url(plugins.resolveUrl(cfg.baseUrl, request.url), redactor)
+      Effect.suspend(() => {
+        const deadline = callDuration(requestOptions?.deadline)
+        const attemptTimeout = callDuration(requestOptions?.attemptTimeout)
+        // The types allow no other value: one from untyped code is a defect with a message, not a throw.
+        if (deadline === null || attemptTimeout === null) {
+          const name = deadline === null ? "deadline" : "attemptTimeout"
+          return Effect.dieMessage(
+            `RequestOptions.${name} must be a finite, non-negative duration such as "5 seconds" or a number of milliseconds`
+          )
+        }
+        return plugins.callWithBody({
+          execute: finished.execute(applyRequestOptions(request, requestOptions, cfg.idempotency.header)),
+          decode,
+          bodyAlreadyRead: cfg.bufferBody,
+          deadline,
+          attemptTimeout,
+          configuredAttemptTimeout: cfg.attemptTimeout,
+          method: request.method,
+          url: Redaction.url(plugins.resolveUrl(cfg.baseUrl, request.url), redactor)
+        })
       })
 
     const decode = <A, I, R>(schema: Schema.Schema<A, I, R>) => (response: HttpClientResponse.HttpClientResponse) =>
@@ -244,3 +253,11 @@ export const layer = (
   options?: MakeOptions
 ): Layer.Layer<ApiClient, config.ConfigError | TokenError.TokenError, HttpClient.HttpClient> =>
   Layer.scoped(ApiClient, make(input, options))
+
+/** A per-call duration: `undefined` when not given, `null` when it is not a finite, non-negative duration. */
+const callDuration = (input: Duration.DurationInput | undefined): Duration.Duration | undefined | null => {
+  if (input === undefined) return undefined
+  if ((typeof input === "number" && input < 0) || (typeof input === "string" && /^\s*-/.test(input))) return null
+  const decoded = Duration.decodeUnknown(input)
+  return Option.isSome(decoded) && Duration.isFinite(decoded.value) ? decoded.value : null
+}

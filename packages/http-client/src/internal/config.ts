@@ -12,20 +12,23 @@ export const DurationInput = Schema.transformOrFail(
   {
     strict: true,
     decode: (input, _, ast) =>
-      Option.match(Duration.decodeUnknown(input), {
-        onNone: () =>
-          ParseResult.fail(
-            new ParseResult.Type(
-              ast,
-              input,
-              "a duration such as \"5 seconds\", \"200 millis\" or a number of milliseconds"
-            )
-          ),
-        onSome: (duration) =>
-          Duration.isFinite(duration) && Duration.toMillis(duration) >= 0
-            ? ParseResult.succeed(duration)
-            : ParseResult.fail(new ParseResult.Type(ast, input, "a finite, non-negative duration"))
-      }),
+      // Effect reads a negative number as zero: -5 would become a timeout that fires at once.
+      (typeof input === "number" && input < 0) || (typeof input === "string" && /^\s*-/.test(input))
+        ? ParseResult.fail(new ParseResult.Type(ast, input, "a finite, non-negative duration"))
+        : Option.match(Duration.decodeUnknown(input), {
+          onNone: () =>
+            ParseResult.fail(
+              new ParseResult.Type(
+                ast,
+                input,
+                "a duration such as \"5 seconds\", \"200 millis\" or a number of milliseconds"
+              )
+            ),
+          onSome: (duration) =>
+            Duration.isFinite(duration) && Duration.toMillis(duration) >= 0
+              ? ParseResult.succeed(duration)
+              : ParseResult.fail(new ParseResult.Type(ast, input, "a finite, non-negative duration"))
+        }),
     encode: (duration) => ParseResult.succeed(duration)
   }
 ).annotations({ identifier: "DurationInput" })
