@@ -158,6 +158,16 @@ export const makeOrigin = (settings: Settings): Origin => {
  */
 const probeTimeoutMillis = 30_000
 
+/**
+ * Pauses the origin until `until` (never shortening a pause): nothing goes before it, and after it the first
+ * request goes at its end and the rest one interval apart (no herd).
+ */
+export const pausedUntil = (origin: Origin, until: number): void => {
+  origin.notBefore = Math.max(origin.notBefore, until)
+  origin.burst = 1
+  origin.tat = Math.max(origin.tat, origin.notBefore)
+}
+
 /** When the next request may be sent: `Infinity` while an outage probe is out. */
 export const eligibleAt = (origin: Origin, now: number): number => {
   if (origin.outage) {
@@ -260,11 +270,7 @@ export const onAnswer = (origin: Origin, ticket: Ticket, answer: Answer, now: nu
       // Nothing reached the origin (a breaker refused, the token could not be fetched): no news.
       break
   }
-  if (origin.notBefore > beforeNotBefore) {
-    // After any pause, the first request goes at its end and the rest one interval apart.
-    origin.burst = 1
-    origin.tat = Math.max(origin.tat, origin.notBefore)
-  }
+  if (origin.notBefore > beforeNotBefore) pausedUntil(origin, origin.notBefore)
   return origin.interval !== before || origin.notBefore !== beforeNotBefore
 }
 

@@ -183,11 +183,7 @@ export const make = (options: Options): Effect.Effect<Controller, never, Scope.S
           inflightBefore = state.inflight
           if (stored !== undefined && traffic.deserializeInto(stored, state, now)) {
             // A pause this process set while the store was failing still holds: a floor is never lowered.
-            if (box.state.notBefore > state.notBefore) {
-              state.notBefore = box.state.notBefore
-              state.burst = 1
-              state.tat = Math.max(state.tat, state.notBefore)
-            }
+            if (box.state.notBefore > state.notBefore) traffic.pausedUntil(state, box.state.notBefore)
             state.epoch = Math.max(state.epoch, box.state.epoch)
           }
           const result = withBatch(state)
@@ -407,14 +403,8 @@ export const make = (options: Options): Effect.Effect<Controller, never, Scope.S
         Effect.flatMap(
           Effect.catchAllCause(shared.closedUntil(origin), () => Effect.succeed(Option.none<number>())),
           (until) => {
-            if (Option.isSome(until)) {
-              const box = boxOf(origin)
-              if (until.value > box.state.notBefore) {
-                box.state.notBefore = until.value
-                box.state.burst = 1
-                box.state.tat = Math.max(box.state.tat, until.value)
-              }
-            }
+            const state = boxOf(origin).state
+            if (Option.isSome(until) && until.value > state.notBefore) traffic.pausedUntil(state, until.value)
             return acquireLocal(origin, priority, deadline)
           }
         )
