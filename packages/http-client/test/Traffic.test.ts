@@ -502,4 +502,44 @@ describe("traffic controller (TestClock)", () => {
       // Only the ticket still out counts as in flight: the given-back one does not.
       expect(controller.inspect("o")!.inflight).toBe(1)
     }))
+
+  const policy = (limit: number): traffic.Answer => ({
+    kind: "accepted",
+    quota: { remaining: limit - 1, resetAt: 0, limit, windowMillis: 1000, source: "draft" }
+  })
+
+  it.scoped("with a store, maxQueue bounds the slots reserved ahead", () =>
+    Effect.gen(function*() {
+      const store = yield* TrafficStore.makeMemory
+      const controller = yield* make({ store, maxQueue: 1 })
+      yield* controller.answer("o", yield* controller.acquire("o", 0, undefined), policy(10))
+      // ~105 ms apart: the first goes now, one slot ahead is allowed, two ahead is refused at once.
+      const fibers = yield* Effect.forEach([1, 2, 3], (priority) =>
+        Effect.fork(Effect.exit(controller.acquire("o", priority, undefined))))
+      yield* TestClock.adjust("1 second")
+      const exits = yield* Fiber.joinAll(fibers)
+      expect(exits.filter(Exit.isSuccess).length).toBe(2)
+      expect(exits.filter(Exit.isFailure)[0]).toEqual(
+        Exit.fail(expect.objectContaining({ _tag: "Refusal", reason: "queue-full" }))
+      )
+    }))
+
+  it.scoped("a slot reserved before another client's 429 is given back and taken again after the pause", () =>
+    Effect.gen(function*() {
+      const store = yield* TrafficStore.makeMemory
+      const a = yield* make({ store })
+      const b = yield* make({ store })
+      yield* a.answer("o", yield* a.acquire("o", 0, undefined), policy(10))
+      const inB = yield* b.acquire("o", 1, undefined) // the next slot, now
+      const waiting = yield* Effect.fork(a.acquire("o", 2, undefined)) // reserved ~105 ms ahead
+      yield* TestClock.adjust("10 millis")
+      // B's request is refused with a short Retry-After, which ends before A's slot: the slot is stale (a new
+      // epoch, a new pace to learn) and is taken again.
+      yield* b.answer("o", inB, { kind: "rate-limited", retryAfterMillis: 50 })
+      yield* TestClock.adjust("1 second")
+      const ticket = yield* Fiber.join(waiting)
+      const state = a.inspect("o")!
+      expect(ticket.epoch).toBe(state.epoch)
+      expect(ticket.sentAt).toBeGreaterThanOrEqual(60)
+    }))
 })
