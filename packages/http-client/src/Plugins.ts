@@ -7,11 +7,11 @@
  * |---|---|---|
  * | 1 | {@link baseUrl} | resolves relative paths once, so every stage below sees the absolute URL (and its origin) |
  * | 2 | {@link observe} | one span and one outcome metric per logical call, around everything it costs |
- * | 3 | {@link deadline} | bounds the whole call, retries and waits included; sets the ambient `Deadline` that the retry schedule and the 429 gate never wait past |
+ * | 3 | {@link deadline} | bounds the whole call, retries and waits included; sets the ambient `Deadline` that the retry schedule and the traffic controller never wait past |
  * | 4 | {@link idempotencyKey} | outside the retries, so all attempts of one call carry the same key |
  * | 5 | {@link retry} | sees each attempt's typed error: refresh-once on 401, backoff under the budget for `retry`/`retry-after` errors, idempotent or keyed requests only |
- * | 6 | {@link rateLimitGate} | inside the retries, so every attempt (first or retry, of any call) waits out the origin's 429 cool-down |
- * | 7 | {@link rateLimiter} (optional) | spaces attempts under the API's quota, after the gate has let them through, so a cool-down does not end in a burst |
+ * | 6 | {@link trafficControl} | inside the retries, so every attempt (first or retry, of any call) honours the origin's `Retry-After` floor, its learned or advertised pace and its outage probe; it fails fast beyond the call's deadline |
+ * | 7 | {@link rateLimiter} (optional, a fleet limit set by hand) | spaces attempts under a known quota, after the controller has let them through |
  * | 8 | per-attempt plugins (circuit breaker) | fail fast per attempt without touching the network |
  * | 9 | {@link attemptTimeout} | bounds one exchange, token fetch, redirects, headers and buffered body included |
  * | 10 | {@link followRedirects} | above the bearer stage, so every hop is checked against the API's origin before a token is attached |
@@ -20,9 +20,10 @@
  * | 13 | {@link classify} | turns statuses and transport failures into `ApiError`s for every stage above; turns off the platform's transport span (it records URLs and headers unredacted) and sends `traceparent` itself |
  * | 14 | transport | the platform `HttpClient` (undici on Node), which must not follow redirects itself |
  *
- * `../shared/DESIGN.md` lists the 429 gate outside the retry stage. We gate every attempt instead: a
- * retry that waited out a 5xx backoff must also respect a cool-down another call started meanwhile, and a
- * gate outside the retry loop never sees the 429s the loop absorbs.
+ * The traffic controller sits inside the retry stage, as `../shared/DESIGN.md` says: a retry that waited out a
+ * 5xx backoff must also respect a pause another call started meanwhile, and a controller outside the retry
+ * loop would never see the 429s the loop absorbs. ({@link rateLimitGate}, the 0.1 stage it replaces, is kept
+ * for pipelines that use it.)
  *
  * @since 0.1.0
  */
@@ -33,12 +34,18 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
-import type * as Option from "effect/Option"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type * as EffectRateLimiter from "effect/RateLimiter"
 import type * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 import * as internal from "./internal/plugins.js"
+import * as traffic from "./internal/traffic.js"
+import * as TrafficControl from "./internal/trafficControl.js"
+import * as trafficStage from "./internal/trafficStage.js"
+import * as RateLimitGate from "./RateLimitGate.js"
+import * as TrafficStore from "./TrafficStore.js"
 
 /**
  * @since 0.1.0
@@ -194,7 +201,57 @@ export const retry = (options?: RetryOptions): <E, R>(self: Client<E, R>) => Cli
   })
 
 /**
- * Before each attempt, waits until the origin's 429 cool-down (from the `RateLimitGate` in the
+ * The per-origin traffic controller as a plugin, for pipelines composed by hand (`ApiClient.make` builds its
+ * own from the `traffic` config): every attempt takes its origin's next slot — after any `Retry-After`, at the
+ * pace learned from 429s or read from rate-limit headers, one probe at a time in an outage — or waits for it
+ * within the call's deadline, or fails at once with `RateLimited` carrying `retryAt`. A `TrafficStore` (or a
+ * `RateLimitGate`) in the context is shared as in `ApiClient.make`. Scoped: the controller's queues live as
+ * long as the scope.
+ *
+ * @example
+ * ```ts
+ * import { Plugins } from "@bulwark/http-client"
+ * import { HttpClient } from "@effect/platform"
+ * import { Effect } from "effect"
+ *
+ * const client = Effect.gen(function*() {
+ *   const traffic = yield* Plugins.trafficControl({ maxQueue: 1_000 })
+ *   return (yield* HttpClient.HttpClient).pipe(Plugins.classify(), traffic, Plugins.retry())
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category plugins
+ */
+export const trafficControl = (options?: {
+  /** Calls waiting per origin; one more is refused at once. Default: 10,000. */
+  readonly maxQueue?: number | undefined
+  /** A pause longer than this refuses calls at once. Default: 60 s. */
+  readonly maxRetryAfter?: Duration.DurationInput | undefined
+  /** The share of a learned rate that is used. Default: 0.98. */
+  readonly headroom?: number | undefined
+  /** The share of an advertised quota never spent. Default: 0.015. */
+  readonly reserve?: number | undefined
+  readonly redactor?: Redaction.Redactor | undefined
+}): Effect.Effect<<E, R>(self: Client<E, R>) => Client<E | ApiError.RateLimited, R>, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const controller = yield* TrafficControl.make({
+      settings: {
+        ...traffic.defaultSettings,
+        headroom: options?.headroom ?? traffic.defaultSettings.headroom,
+        reserve: options?.reserve ?? traffic.defaultSettings.reserve
+      },
+      maxRetryAfterMillis: Duration.toMillis(options?.maxRetryAfter ?? Duration.seconds(60)),
+      maxQueue: options?.maxQueue ?? 10_000,
+      shared: Option.getOrUndefined(yield* Effect.serviceOption(RateLimitGate.RateLimitGate)),
+      store: Option.getOrUndefined(yield* Effect.serviceOption(TrafficStore.TrafficStore))
+    })
+    return trafficStage.trafficControl(controller, options?.redactor ?? Redaction.defaultRedactor)
+  })
+
+/**
+ * The 0.1 stage the traffic controller replaces ({@link trafficControl}): before each attempt, waits until the
+ * origin's 429 cool-down (from the `RateLimitGate` in the
  * context) has passed, or fails at once with `RateLimited` if it outlasts the deadline; after a 429
  * with Retry-After, closes the origin for that long for every request of the client.
  *

@@ -1,4 +1,5 @@
 import { ApiError } from "@bulwark/core-errors"
+import { Plugins } from "@bulwark/http-client"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Metric, TestClock } from "effect"
 import * as fc from "fast-check"
@@ -6,6 +7,7 @@ import * as traffic from "../src/internal/traffic.js"
 import * as TrafficControl from "../src/internal/trafficControl.js"
 import { answerOf } from "../src/internal/trafficStage.js"
 import * as TrafficStore from "../src/TrafficStore.js"
+import { makeFakeApi } from "./fakeApi.js"
 
 // The controller's decisions over plain values, then its Effect shell under TestClock.
 
@@ -541,5 +543,24 @@ describe("traffic controller (TestClock)", () => {
       const state = a.inspect("o")!
       expect(ticket.epoch).toBe(state.epoch)
       expect(ticket.sentAt).toBeGreaterThanOrEqual(60)
+    }))
+})
+
+describe("Plugins.trafficControl", () => {
+  it.scoped("a pipeline composed by hand honours a 429's Retry-After for every call, and refuses beyond a deadline", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeApi((_, index) =>
+        index === 0 ? { status: 429, headers: { "retry-after": "2" } } : { status: 200, body: {} }
+      )
+      const traffic = yield* Plugins.trafficControl()
+      const client = fake.client.pipe(Plugins.classify(), traffic)
+      const get = (path: string) => Effect.exit(client.get(`https://api.example${path}`))
+      expect(Exit.isFailure(yield* get("/a"))).toBe(true) // the 429 itself
+      const second = yield* Effect.fork(get("/b"))
+      yield* TestClock.adjust("1999 millis")
+      expect((yield* fake.sent).length).toBe(1) // nothing before the Retry-After
+      yield* TestClock.adjust("10 millis")
+      expect(Exit.isSuccess(yield* Fiber.join(second))).toBe(true)
+      expect((yield* fake.sent)[1]!.at).toBeGreaterThanOrEqual(2_000)
     }))
 })
