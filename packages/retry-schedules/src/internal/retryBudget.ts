@@ -2,7 +2,6 @@ import { ApiError } from "@bulwark/core-errors"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
-import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 // The Tag lives in the public module; it is only read inside functions, so the import cycle is harmless.
@@ -33,39 +32,38 @@ const validate = (options?: Options) => {
 
 /** @internal */
 export const make = (options?: Options): Effect.Effect<Service> =>
-  Effect.sync(() => validate(options)).pipe(
-    Effect.flatMap((config) =>
-      Effect.map(
-        Ref.make<Snapshot>({
-          tokens: config.capacity,
-          capacity: config.capacity,
-          retriesGranted: 0,
-          retriesDenied: 0,
-          successes: 0
-        }),
-        (ref): Service => {
-          const costOf = (input: unknown): number =>
-            ApiError.isApiError(input) && input._tag === "Timeout" ? config.timeoutCost : config.retryCost
-          return {
-            costOf,
-            tryAcquire: (input) =>
-              Ref.modify(ref, (s) => {
-                const cost = costOf(input)
-                return s.tokens >= cost
-                  ? [true, { ...s, tokens: s.tokens - cost, retriesGranted: s.retriesGranted + 1 }]
-                  : [false, { ...s, retriesDenied: s.retriesDenied + 1 }]
-              }),
-            recordSuccess: Ref.update(ref, (s) => ({
-              ...s,
-              tokens: Math.min(s.capacity, s.tokens + config.successRefill),
-              successes: s.successes + 1
-            })),
-            snapshot: Ref.get(ref)
+  Effect.sync((): Service => {
+    const config = validate(options)
+    // Plain counters, changed in place: a success is counted on every call, and one fiber runs at a time,
+    // so each update is atomic without a Ref (and allocates nothing).
+    const counters = {
+      tokens: config.capacity,
+      retriesGranted: 0,
+      retriesDenied: 0,
+      successes: 0
+    }
+    const costOf = (input: unknown): number =>
+      ApiError.isApiError(input) && input._tag === "Timeout" ? config.timeoutCost : config.retryCost
+    return {
+      costOf,
+      tryAcquire: (input) =>
+        Effect.sync(() => {
+          const cost = costOf(input)
+          if (counters.tokens >= cost) {
+            counters.tokens -= cost
+            counters.retriesGranted += 1
+            return true
           }
-        }
-      )
-    )
-  )
+          counters.retriesDenied += 1
+          return false
+        }),
+      recordSuccess: Effect.sync(() => {
+        counters.tokens = Math.min(config.capacity, counters.tokens + config.successRefill)
+        counters.successes += 1
+      }),
+      snapshot: Effect.sync((): Snapshot => ({ ...counters, capacity: config.capacity }))
+    }
+  })
 
 /** @internal */
 export const layer = (options?: Options): Layer.Layer<RetryBudget> => Layer.effect(RetryBudget, make(options))
