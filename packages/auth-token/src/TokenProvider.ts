@@ -57,6 +57,14 @@ export interface Service {
   readonly get: Effect.Effect<AccessToken.AccessToken, TokenError>
   /** The current token, without fetching. */
   readonly current: Effect.Effect<Option.Option<AccessToken.AccessToken>>
+  /**
+   * The token `get` would return at once at time `now` (epoch ms of the caller's `Clock`), or `undefined`
+   * when `get` would have to fetch one. A synchronous fast path for callers on a hot path (the http-client
+   * reads it once per attempt); optional, so a hand-written provider need not have it.
+   *
+   * @since 0.2.0
+   */
+  readonly peek?: ((now: number) => AccessToken.AccessToken | undefined) | undefined
   /** Discards `token` if it is still the current one; `true` if it was. */
   readonly invalidate: (token: AccessToken.AccessToken) => Effect.Effect<boolean>
   /** Fetches a new token as soon as the fetch rate limit (`minFetchInterval`) allows (single flight). */

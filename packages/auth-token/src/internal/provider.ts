@@ -170,8 +170,10 @@ export const make = <R>(
     const store = yield* Effect.serviceOption(TokenStore.TokenStore).pipe(
       Effect.flatMap(Option.match({ onNone: () => TokenStore.makeMemory, onSome: Effect.succeed }))
     )
-    const local = yield* Ref.make(Option.none<AccessToken.AccessToken>())
-    const inflight = yield* Ref.make(Option.none<Deferred.Deferred<AccessToken.AccessToken, TokenError>>())
+    // The current token, read on every call: a plain variable (one fiber runs at a time), not a Ref.
+    let local: AccessToken.AccessToken | undefined = undefined
+    type Running = Option.Option<Deferred.Deferred<AccessToken.AccessToken, TokenError>>
+    const inflight = yield* Ref.make<Running>(Option.none())
     const refresher = yield* FiberHandle.make<void, never>()
     // Using the provider after its scope closed is a bug in the caller; it must not hang a fetch that
     // can never run, so it dies with a message saying what happened.
@@ -294,56 +296,86 @@ export const make = <R>(
     const fetchOrJoin = (
       replacing: Option.Option<AccessToken.AccessToken>
     ): Effect.Effect<AccessToken.AccessToken, TokenError> =>
-      Effect.gen(function*() {
-        yield* ensureOpen
-        const mine = yield* Deferred.make<AccessToken.AccessToken, TokenError>()
-        type Running = Option.Option<Deferred.Deferred<AccessToken.AccessToken, TokenError>>
-        const running = yield* Ref.modify(
-          inflight,
-          (current): readonly [Running, Running] =>
-            Option.isSome(current) ? [current, current] : [Option.none(), Option.some(mine)]
+      Effect.zipRight(
+        ensureOpen,
+        Effect.fiberIdWith((fiberId) =>
+          Effect.flatMap(
+            // One Deferred per fetch, made by the caller that starts it; every other caller awaits it.
+            Ref.modify(
+              inflight,
+              (
+                current
+              ): readonly [readonly [Deferred.Deferred<AccessToken.AccessToken, TokenError>, boolean], Running] => {
+                if (Option.isSome(current)) return [[current.value, false], current]
+                const mine = Deferred.unsafeMake<AccessToken.AccessToken, TokenError>(fiberId)
+                return [[mine, true], Option.some(mine)]
+              }
+            ),
+            ([deferred, mine]) =>
+              mine
+                ? Effect.zipRight(
+                  fetchAndStore(replacing).pipe(
+                    Effect.tap((token) =>
+                      Effect.zipRight(
+                        Effect.sync(() => {
+                          local = token
+                        }),
+                        scheduleRefresh(token)
+                      )
+                    ),
+                    Effect.exit,
+                    Effect.flatMap((exit) =>
+                      Effect.zipRight(Ref.set(inflight, Option.none()), Deferred.done(deferred, exit))
+                    ),
+                    Effect.onInterrupt(() =>
+                      Effect.zipRight(Ref.set(inflight, Option.none()), Deferred.interrupt(deferred))
+                    ),
+                    Effect.forkIn(scope)
+                  ),
+                  Deferred.await(deferred)
+                )
+                : Deferred.await(deferred)
+          )
         )
-        if (Option.isSome(running)) return yield* Deferred.await(running.value)
-        yield* fetchAndStore(replacing).pipe(
-          Effect.tap((token) => Effect.zipRight(Ref.set(local, Option.some(token)), scheduleRefresh(token))),
-          Effect.exit,
-          Effect.flatMap((exit) => Effect.zipRight(Ref.set(inflight, Option.none()), Deferred.done(mine, exit))),
-          Effect.onInterrupt(() => Effect.zipRight(Ref.set(inflight, Option.none()), Deferred.interrupt(mine))),
-          Effect.forkIn(scope)
-        )
-        return yield* Deferred.await(mine)
-      })
+      )
 
-    const get = Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
-      const current = yield* Ref.get(local)
-      const token = Option.isSome(current) && usable(current.value, now)
-        ? current.value
-        : yield* fetchOrJoin(current)
-      yield* Metric.set(metrics.tokenAge, Math.max(0, (now - token.issuedAt) / 1000))
-      return token
+    // The token-age gauge is set at most once a second: it is read in seconds, and setting it is the only
+    // work a call with a cached token would do besides reading the clock.
+    let ageSetAt = Number.NEGATIVE_INFINITY
+    const recordAge = (token: AccessToken.AccessToken, now: number) => {
+      if (now - ageSetAt < 1000 && now >= ageSetAt) return
+      ageSetAt = now
+      metrics.tokenAge.unsafeUpdate(Math.max(0, (now - token.issuedAt) / 1000), [])
+    }
+
+    const peek = (now: number): AccessToken.AccessToken | undefined => {
+      const current = local
+      if (current === undefined || !usable(current, now)) return undefined
+      recordAge(current, now)
+      return current
+    }
+
+    const get = Effect.clockWith((clock) => {
+      const now = clock.unsafeCurrentTimeMillis()
+      const cached = peek(now)
+      if (cached !== undefined) return Effect.succeed(cached)
+      return Effect.tap(fetchOrJoin(Option.fromNullable(local)), (token) => Effect.sync(() => recordAge(token, now)))
     })
 
     const invalidate = (token: AccessToken.AccessToken) =>
-      Effect.gen(function*() {
-        const removed = yield* Ref.modify(
-          local,
-          (current) =>
-            Option.isSome(current) && AccessToken.sameValue(current.value, token)
-              ? [true, Option.none()]
-              : [false, current]
-        )
-        if (removed) {
-          yield* store.compareAndDelete(token).pipe(Effect.catchAll(warnStore))
-        }
-        return removed
+      Effect.suspend(() => {
+        const current = local
+        if (current === undefined || !AccessToken.sameValue(current, token)) return Effect.succeed(false)
+        local = undefined
+        return Effect.as(store.compareAndDelete(token).pipe(Effect.catchAll(warnStore)), true)
       })
 
     const service: Service = {
       get,
-      current: Ref.get(local),
+      current: Effect.sync(() => Option.fromNullable(local)),
+      peek,
       invalidate,
-      refresh: Effect.flatMap(Ref.get(local), fetchOrJoin)
+      refresh: Effect.suspend(() => fetchOrJoin(Option.fromNullable(local)))
     }
 
     if (config.eager) yield* get
