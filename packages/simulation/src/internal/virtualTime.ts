@@ -55,19 +55,24 @@ class VirtualClock implements Clock.Clock {
   }
 
   /**
-   * Runs `task` when the clock reaches now + `millis`; the returned function cancels it. Bulwark's
-   * http-client arms its timeouts with this instead of racing a sleeping fiber, as it does with
-   * `setTimeout` on the live clock.
+   * Effect's `ClockScheduler`: runs `task` when the clock reaches now + `duration`; the returned function
+   * cancels it (`true` if it had not run). The clock is its own scheduler, so Bulwark's http-client arms its
+   * timeouts on it instead of racing a sleeping fiber, as it does with `setTimeout` on the live clock.
    */
-  unsafeSchedule(task: () => void, millis: number): () => void {
-    if (!(millis < Infinity)) return () => {}
+  unsafeSchedule(task: () => void, duration: Duration.Duration): () => boolean {
+    const millis = Duration.toMillis(duration)
+    if (!(millis < Infinity)) return () => false
     const timer = this.push(this.now + Math.max(0, Math.ceil(millis)), task)
     return () => {
-      if (!timer.cancelled) {
-        timer.cancelled = true
-        this.pending--
-      }
+      if (timer.cancelled) return false
+      timer.cancelled = true
+      this.pending--
+      return true
     }
+  }
+
+  scheduler(): Effect.Effect<Clock.ClockScheduler> {
+    return Effect.succeed(this)
   }
 
   private push(at: number, wake: () => void): Timer {
