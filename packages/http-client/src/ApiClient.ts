@@ -156,6 +156,15 @@ export type Plugin<PE = never> = internal.Plugin<PE>
 export interface MakeOptions<PE = never> {
   /** Per-attempt plugins, e.g. `@bulwark/circuit-breaker`'s. */
   readonly perAttempt?: ReadonlyArray<Plugin<PE>> | undefined
+  /**
+   * `"fused"` (default): the stages linked once into one function per call, the call's state an argument.
+   * `"plugins"`: each stage its own `HttpClient` over the next, as a team composing the public `Plugins`
+   * by hand would build it (the call's state then travels in a FiberRef). Same behaviour, more CPU per call;
+   * it exists so a test can hold the two forms to each other.
+   *
+   * @since 0.2.0
+   */
+  readonly composition?: "fused" | "plugins" | undefined
 }
 
 /**
@@ -168,7 +177,7 @@ export interface MakeOptions<PE = never> {
  */
 export const make: <const P extends ReadonlyArray<Plugin<any>> = readonly []>(
   config: ClientConfig,
-  options?: { readonly perAttempt?: P | undefined }
+  options?: { readonly perAttempt?: P | undefined; readonly composition?: "fused" | "plugins" | undefined }
 ) => Effect.Effect<
   Service<internal.PluginError<P[number]>>,
   ConfigError | TokenError.TokenError,

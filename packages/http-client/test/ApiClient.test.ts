@@ -23,12 +23,16 @@ const countingTokens = Effect.gen(function*() {
 })
 
 /** Builds the standard client over a scripted API, with a token provider. */
-const setup = (answer: (sent: Sent, index: number) => Answer, config: Partial<ApiClient.ClientConfig> = {}) =>
+const setupWith = (
+  answer: (sent: Sent, index: number) => Answer,
+  config: Partial<ApiClient.ClientConfig> = {},
+  composition: "fused" | "plugins" = "fused"
+) =>
   Effect.gen(function*() {
     const fake = yield* makeFakeApi(answer)
     const tokens = yield* countingTokens
     const provider = yield* TokenProvider.make(tokens.source)
-    const api = yield* ApiClient.make({ baseUrl: BASE, ...config }).pipe(
+    const api = yield* ApiClient.make({ baseUrl: BASE, ...config }, { composition }).pipe(
       Effect.provideService(HttpClient.HttpClient, fake.client),
       Effect.provideService(TokenProvider.TokenProvider, provider)
     )
@@ -39,7 +43,14 @@ const run = runFor
 
 const seeded = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.withRandom(effect, Random.make(11))
 
-describe("ApiClient (scripted transport, TestClock)", () => {
+// The standard pipeline fused into one function per call, and the same stages composed as separate clients
+// (the public plugins' shape): every behaviour below must hold for both.
+describe.each(["fused", "plugins"] as const)("ApiClient (scripted transport, TestClock, %s)", (composition) => {
+  const setup = (
+    answer: (sent: Sent, index: number) => Answer,
+    config: Partial<ApiClient.ClientConfig> = {}
+  ) => setupWith(answer, config, composition)
+
   it.scoped("400 and 403 fail at once with their decoded bodies and one request", () =>
     seeded(Effect.gen(function*() {
       for (const [status, tag] of [[400, "BadRequest"], [403, "Forbidden"]] as const) {
@@ -242,7 +253,7 @@ describe("ApiClient (scripted transport, TestClock)", () => {
       )
       const tokens = yield* countingTokens
       const provider = yield* TokenProvider.make(tokens.source)
-      const api = yield* ApiClient.make({ baseUrl: BASE, retry: false }).pipe(
+      const api = yield* ApiClient.make({ baseUrl: BASE, retry: false }, { composition }).pipe(
         Effect.provideService(HttpClient.HttpClient, HttpClient.followRedirects(fake.client)),
         Effect.provideService(TokenProvider.TokenProvider, provider)
       )
@@ -289,7 +300,7 @@ describe("ApiClient (scripted transport, TestClock)", () => {
       for (const attemptTimeout of [-5, "-5 seconds"] as const) {
         const error = yield* Effect.flip(
           Effect.scoped(
-            ApiClient.make({ baseUrl: BASE, auth: "none", attemptTimeout }).pipe(
+            ApiClient.make({ baseUrl: BASE, auth: "none", attemptTimeout }, { composition }).pipe(
               Effect.provideService(HttpClient.HttpClient, fake.client)
             )
           )
@@ -303,7 +314,7 @@ describe("ApiClient (scripted transport, TestClock)", () => {
   it.effect("a per-call duration that is not one is a defect with a message, never a throw or a zero timeout", () =>
     Effect.gen(function*() {
       const fake = yield* makeFakeApi(() => ok)
-      const api = yield* ApiClient.make({ baseUrl: BASE, auth: "none" }).pipe(
+      const api = yield* ApiClient.make({ baseUrl: BASE, auth: "none" }, { composition }).pipe(
         Effect.provideService(HttpClient.HttpClient, fake.client)
       )
       for (const options of [{ deadline: "soon" }, { attemptTimeout: -5 }, { deadline: "-1 seconds" }]) {

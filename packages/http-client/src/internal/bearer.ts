@@ -8,13 +8,11 @@ import { type TokenError, TokenProvider } from "@bulwark/auth-token"
 import { ApiError, Redaction } from "@bulwark/core-errors"
 import * as Headers from "@effect/platform/Headers"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
-import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { currentCallState } from "./callState.js"
-import { type Client, originOf, requestUrl, stage } from "./stage.js"
+import { type Client, originOf, plugin, requestUrl, sendVia, type Stage, toClient } from "./stage.js"
+import { untilAborted } from "./timeout.js"
 
 const withoutAuthorization = (request: HttpClientRequest.HttpClientRequest) => {
   if (request.headers["authorization"] === undefined) return request
@@ -30,48 +28,63 @@ const withoutAuthorization = (request: HttpClientRequest.HttpClientRequest) => {
 const bearerHeader = (token: AccessToken.AccessToken): string =>
   `${token.type.toLowerCase() === "bearer" ? "Bearer" : token.type} ${Redacted.value(token.value)}`
 
+/** The bearer token stage, with the token provider resolved when the pipeline is built. @internal */
+export const bearerTokenStage = (options: {
+  readonly origin: string
+  readonly tokens: TokenProvider.Service
+}): Stage => {
+  const apiOrigin = originOf(options.origin) ?? options.origin
+  const tokens = options.tokens
+  return (next) => (request, call) => {
+    // Only the API's own origin (scheme, host and port) ever sees the token; any other origin,
+    // including one reached by a redirect, gets the request without an Authorization header.
+    if (originOf(request.url) !== apiOrigin) return next(withoutAuthorization(request), call)
+    const send = (token: AccessToken.AccessToken) => {
+      call.tokenUsed = token
+      return next(HttpClientRequest.setHeader(request, "authorization", bearerHeader(token)), call).pipe(
+        Effect.flatMap((response) => {
+          const reached = originOf(response.request.url)
+          if (reached === undefined || reached === apiOrigin) return Effect.succeed(response)
+          return leakedByTransport(tokens, token, request, response.request.url, response.status)
+        }),
+        Effect.catchIf(
+          (error): error is ApiError.ApiError =>
+            ApiError.isApiError(error) && originOf(error.url) !== undefined &&
+            originOf(error.url) !== apiOrigin,
+          (error) => leakedByTransport(tokens, token, request, error.url, "status" in error ? error.status : 0)
+        )
+      )
+    }
+    const abort = call.abort
+    if (abort === undefined) return Effect.flatMap(tokens.get, send)
+    // The attempt ends by aborting its request: a token already at hand is sent at once; a wait for a fetch
+    // (not a request of this attempt) is cut short by the same abort.
+    return Effect.clockWith((clock) => {
+      const cached = tokens.peek?.(clock.unsafeCurrentTimeMillis())
+      return cached !== undefined ? send(cached) : Effect.flatMap(untilAborted(tokens.get, abort.signal), send)
+    })
+  }
+}
+
 /** @internal */
 export const bearerToken = (options: {
   readonly origin: string
   readonly tokens?: TokenProvider.Service | undefined
-}) => {
-  const apiOrigin = originOf(options.origin) ?? options.origin
-  const tokensService = options.tokens === undefined
-    ? TokenProvider.TokenProvider
-    : Effect.succeed(options.tokens as TokenProvider.Service)
-  return <E, R>(
-    self: Client<E, R>
-  ): Client<E | TokenError.TokenError | ApiError.NetworkError, R | TokenProvider.TokenProvider> =>
-    stage(self, (request, send): Effect.Effect<
-      HttpClientResponse.HttpClientResponse,
-      E | TokenError.TokenError | ApiError.NetworkError,
-      R | TokenProvider.TokenProvider
-    > => {
-      // Only the API's own origin (scheme, host and port) ever sees the token; any other origin,
-      // including one reached by a redirect, gets the request without an Authorization header.
-      if (originOf(request.url) !== apiOrigin) return send(withoutAuthorization(request))
-      return Effect.flatMap(
-        tokensService,
-        (tokens) =>
-          Effect.flatMap(tokens.get, (token) =>
-            Effect.flatMap(FiberRef.get(currentCallState), (state) => {
-              if (state !== undefined) state.tokenUsed = token
-              return send(HttpClientRequest.setHeader(request, "authorization", bearerHeader(token))).pipe(
-                Effect.flatMap((response) => {
-                  const reached = originOf(response.request.url)
-                  if (reached === undefined || reached === apiOrigin) return Effect.succeed(response)
-                  return leakedByTransport(tokens, token, request, response.request.url, response.status)
-                }),
-                Effect.catchIf(
-                  (error): error is E & ApiError.ApiError =>
-                    ApiError.isApiError(error) && originOf(error.url) !== undefined &&
-                    originOf(error.url) !== apiOrigin,
-                  (error) => leakedByTransport(tokens, token, request, error.url, "status" in error ? error.status : 0)
-                )
-              )
-            }))
-      )
-    })
+}) =>
+<E, R>(
+  self: Client<E, R>
+): Client<E | TokenError.TokenError | ApiError.NetworkError, R | TokenProvider.TokenProvider> => {
+  if (options.tokens !== undefined) {
+    return plugin(bearerTokenStage({ origin: options.origin, tokens: options.tokens }), self)
+  }
+  // No provider given: the one in the context of each call.
+  const inner = sendVia(self)
+  return toClient((request, call) =>
+    Effect.flatMap(
+      TokenProvider.TokenProvider,
+      (tokens) => bearerTokenStage({ origin: options.origin, tokens })(inner)(request, call)
+    )
+  )
 }
 
 /**

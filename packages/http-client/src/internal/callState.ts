@@ -27,6 +27,11 @@ export interface CallState {
   startedAt: number | undefined
   /** Attempts made again after the origin said "not now" (429, or 503 with Retry-After). */
   rateLimitWaits: number
+  /**
+   * The current attempt's own `AbortController`, when its timeout ends it by aborting the request instead of
+   * interrupting a fiber; the transport sends the request with its signal.
+   */
+  abort: AbortController | undefined
 }
 
 /** Why an attempt was made. */
@@ -48,7 +53,8 @@ export const makeCallState = (): CallState => ({
   deadlineOverride: undefined,
   attemptTimeoutOverride: undefined,
   startedAt: undefined,
-  rateLimitWaits: 0
+  rateLimitWaits: 0,
+  abort: undefined
 })
 
 export const withState = <A, E, R>(f: (state: CallState) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>

@@ -15,10 +15,14 @@ import type * as Scope from "effect/Scope"
 import { ApiClient, type RequestOptions, type Service } from "../ApiClient.js"
 import * as RateLimitGate from "../RateLimitGate.js"
 import * as TrafficStore from "../TrafficStore.js"
+import { currentCallState } from "./callState.js"
 import * as config from "./config.js"
+import * as pipeline from "./pipeline.js"
 import * as plugins from "./plugins.js"
+import * as stage from "./stage.js"
 import * as traffic from "./traffic.js"
 import * as TrafficControl from "./trafficControl.js"
+import { abortable, transportSend } from "./transport.js"
 
 /** @internal */
 export type ClientError = ApiError.ApiError | TokenError.TokenError
@@ -39,6 +43,8 @@ export interface Plugin<PE = never> {
 export interface MakeOptions<PE = never> {
   /** Stages run once per attempt between the retry stage and the attempt timeout (a circuit breaker, say). */
   readonly perAttempt?: ReadonlyArray<Plugin<PE>> | undefined
+  /** `"plugins"`: every stage its own client over the next, as the public plugins compose by hand. */
+  readonly composition?: "fused" | "plugins" | undefined
 }
 
 const applyRequestOptions = (
@@ -141,26 +147,15 @@ export const make = (
 
     // Redirects are handed on by classification and followed (or refused) by the redirect stage above the
     // bearer stage, so every hop is checked against the API's origin before a token is attached.
-    const classified: HttpClient.HttpClient.With<ClientError, any> = plugins.classify({
+    const innermost = transportSend(transport, { redactor, redirects: cfg.redirects === false ? "error" : "response" })
+    const entries = pipeline.standard({
+      baseUrl: cfg.baseUrl,
+      origin,
+      userAgent: cfg.userAgent,
       redactor,
-      redirects: cfg.redirects === false ? "error" : "response"
-    })(transport)
-    let client: HttpClient.HttpClient.With<ClientError, any> = cfg.bufferBody
-      ? plugins.bufferBody(classified)
-      : classified
-    if (Option.isSome(tokens)) client = plugins.bearerToken({ origin, tokens: tokens.value })(client)
-    if (cfg.redirects !== false) {
-      client = plugins.followRedirects({
-        origin,
-        max: cfg.redirects.max,
-        crossOrigin: cfg.redirects.crossOrigin,
-        redactor
-      })(client)
-    }
-    client = plugins.attemptTimeout(cfg.attemptTimeout, redactor)(client)
-    for (const plugin of options?.perAttempt ?? []) client = plugin(client)
-    if (controller !== undefined) client = plugins.trafficControl(controller, redactor)(client)
-    client = plugins.retry({
+      deadline: cfg.deadline,
+      attemptTimeout: cfg.attemptTimeout,
+      idempotency: cfg.idempotency,
       schedule: retry === false ? undefined : RetrySchedule.standard({
         maxRetries: retry.maxRetries,
         maxRateLimitRetries: retry.maxRateLimitRetries,
@@ -169,22 +164,26 @@ export const make = (
         jitter: retry.jitter,
         maxRetryAfter: retry.maxRetryAfter
       }),
-      idempotencyHeader: cfg.idempotency.header,
-      redactor,
       budget,
       tokens,
       trafficControlled: controller === undefined || retry === false
         ? undefined
-        : { maxRateLimitRetries: retry.maxRateLimitRetries, maxRetryAfterMillis }
-    })(client)
-    client = plugins.idempotencyKey({ header: cfg.idempotency.header, auto: cfg.idempotency.autoKey })(client)
-    client = plugins.deadline(cfg.deadline, redactor, "attempts")(client)
-    client = plugins.observe(redactor)(client)
-    const finished = plugins.baseUrl(cfg.baseUrl)(
-      cfg.userAgent === undefined
-        ? client
-        : HttpClient.mapRequest(client, HttpClientRequest.setHeader("user-agent", cfg.userAgent))
-    ) as HttpClient.HttpClient.With<ClientError>
+        : { maxRateLimitRetries: retry.maxRateLimitRetries, maxRetryAfterMillis },
+      controller,
+      perAttempt: options?.perAttempt ?? [],
+      redirects: cfg.redirects,
+      bufferBody: cfg.bufferBody,
+      // The attempt timeout aborts the request (no fiber per attempt) when the platform takes the call's
+      // controller and the body is read inside the attempt; a body read after it needs the platform's own
+      // abort-on-interrupt, which a caller-owned controller turns off.
+      attemptTimeoutMode: abortable && cfg.bufferBody ? "abort" : "fiber"
+    })
+    // Linked once: a call runs one chain of functions, with its state as an argument.
+    const stages = pipeline.stagesOf(entries)
+    const send = (options?.composition === "plugins"
+      ? composedByHand(stages, innermost)
+      : stage.compile(stages, innermost)) as stage.Send<ClientError, never>
+    const finished = stage.toClient(send)
 
     /**
      * One call of a typed helper: the request through the pipeline, then its body decoded. With
@@ -207,14 +206,17 @@ export const make = (
           )
         }
         return plugins.callWithBody({
-          execute: finished.execute(applyRequestOptions(request, requestOptions, cfg.idempotency.header)),
+          send,
+          request: requestOptions === undefined
+            ? request
+            : applyRequestOptions(request, requestOptions, cfg.idempotency.header),
           decode,
           bodyAlreadyRead: cfg.bufferBody,
           deadline,
           attemptTimeout,
           configuredAttemptTimeout: cfg.attemptTimeout,
-          method: request.method,
-          url: Redaction.url(plugins.resolveUrl(cfg.baseUrl, request.url), redactor)
+          redactor,
+          baseUrl: cfg.baseUrl
         })
       })
 
@@ -253,6 +255,16 @@ export const layer = (
   options?: MakeOptions
 ): Layer.Layer<ApiClient, config.ConfigError | TokenError.TokenError, HttpClient.HttpClient> =>
   Layer.scoped(ApiClient, make(input, options))
+
+/**
+ * The same stages, each its own `HttpClient` over the next (the public plugins' shape): the call travels in the
+ * FiberRef from one client to the next.
+ */
+const composedByHand = (stages: ReadonlyArray<stage.Stage>, innermost: stage.Send): stage.Send => {
+  let client: HttpClient.HttpClient.With<any, any> = stage.toClient(innermost)
+  for (let i = stages.length - 1; i >= 0; i--) client = stage.plugin(stages[i]!, client)
+  return (request, call) => Effect.locally(client.execute(request), currentCallState, call)
+}
 
 /** A per-call duration: `undefined` when not given, `null` when it is not a finite, non-negative duration. */
 const callDuration = (input: Duration.DurationInput | undefined): Duration.Duration | undefined | null => {

@@ -5,7 +5,7 @@
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
-import { type Client, stage } from "./stage.js"
+import { type Client, plugin, type Stage } from "./stage.js"
 
 const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"])
 
@@ -25,15 +25,19 @@ export const randomUuid: Effect.Effect<string> = Effect.map(
   }
 )
 
-/** @internal */
-export const idempotencyKey = (options: { readonly header: string; readonly auto: boolean }) => {
+/** The idempotency key stage. @internal */
+export const idempotencyKeyStage = (options: { readonly header: string; readonly auto: boolean }): Stage => {
   const header = options.header.toLowerCase()
-  return <E, R>(self: Client<E, R>): Client<E, R> =>
-    stage(self, (request, send) => {
-      if (!options.auto || IDEMPOTENT_METHODS.has(request.method) || request.headers[header] !== undefined) {
-        return send(request)
-      }
-      // One key per logical call: this stage sits outside the retry stage, so every retry repeats it.
-      return Effect.flatMap(randomUuid, (key) => send(HttpClientRequest.setHeader(request, options.header, key)))
-    })
+  return (next) => (request, call) => {
+    if (!options.auto || IDEMPOTENT_METHODS.has(request.method) || request.headers[header] !== undefined) {
+      return next(request, call)
+    }
+    // One key per logical call: this stage sits outside the retry stage, so every retry repeats it.
+    return Effect.flatMap(randomUuid, (key) => next(HttpClientRequest.setHeader(request, options.header, key), call))
+  }
 }
+
+/** @internal */
+export const idempotencyKey =
+  (options: { readonly header: string; readonly auto: boolean }) => <E, R>(self: Client<E, R>): Client<E, R> =>
+    plugin(idempotencyKeyStage(options), self)

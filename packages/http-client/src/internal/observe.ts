@@ -6,15 +6,16 @@ import type { Redaction } from "@bulwark/core-errors"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Metric from "effect/Metric"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
-import { withState } from "./callState.js"
 import { callsByOutcome, metrics } from "./metrics.js"
 import { redactedUrl, spanWithoutValue } from "./spans.js"
-import { type Client, requestUrl, stage } from "./stage.js"
+import { type Client, plugin, requestUrl, type Stage } from "./stage.js"
+import { nativeTracer } from "./transport.js"
 
 const outcomeOf = (exit: Exit.Exit<HttpClientResponse.HttpClientResponse, unknown>): string => {
   if (Exit.isSuccess(exit)) return `${exit.value.status}`
@@ -24,35 +25,35 @@ const outcomeOf = (exit: Exit.Exit<HttpClientResponse.HttpClientResponse, unknow
   })
 }
 
+/** The observe stage: one span and one outcome metric per logical call. @internal */
+export const observeStage = (redactor: Redaction.Redactor): Stage => (next) => (request, call) =>
+  Effect.withFiberRuntime((fiber) => {
+    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+    const start = clock.unsafeCurrentTimeMillis()
+    const traced = fiber.currentTracer !== nativeTracer
+    const observed = Effect.onExit(next(request, call), (exit) =>
+      Effect.withFiberRuntime((fiber) => {
+        const outcome = outcomeOf(exit)
+        // Both metrics in one step, with the fiber's metric labels (what `Metric.increment` would read).
+        const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
+        callsByOutcome(outcome).unsafeUpdate(1, labels)
+        metrics.callDuration.unsafeUpdate(Duration.millis(clock.unsafeCurrentTimeMillis() - start), labels)
+        return traced
+          ? Effect.annotateCurrentSpan({ "bulwark.outcome": outcome, "bulwark.attempts": call.attempt })
+          : Effect.void
+      }))
+    return traced
+      ? spanWithoutValue(observed, "bulwark.http.call", {
+        captureStackTrace: false,
+        kind: "internal",
+        attributes: {
+          "http.request.method": request.method,
+          "url.full": redactedUrl(requestUrl(request), redactor)
+        }
+      })
+      : observed
+  })
+
 /** @internal */
 export const observe = (redactor: Redaction.Redactor) => <E, R>(self: Client<E, R>): Client<E, R> =>
-  stage(
-    self,
-    (request, send) =>
-      withState((state) =>
-        Effect.flatMap(Clock.currentTimeMillis, (start) =>
-          send(request).pipe(
-            Effect.onExit((exit) =>
-              Effect.flatMap(Clock.currentTimeMillis, (end) => {
-                const outcome = outcomeOf(exit)
-                return Effect.zipRight(
-                  Effect.annotateCurrentSpan({ "bulwark.outcome": outcome, "bulwark.attempts": state.attempt }),
-                  Effect.zipRight(
-                    Metric.increment(callsByOutcome(outcome)),
-                    Metric.update(metrics.callDuration, Duration.millis(end - start))
-                  )
-                )
-              })
-            ),
-            (effect) =>
-              spanWithoutValue(effect, "bulwark.http.call", {
-                captureStackTrace: false,
-                kind: "internal",
-                attributes: {
-                  "http.request.method": request.method,
-                  "url.full": redactedUrl(requestUrl(request), redactor)
-                }
-              })
-          ))
-      )
-  )
+  plugin(observeStage(redactor), self)

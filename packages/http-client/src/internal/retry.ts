@@ -12,15 +12,16 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
-import { type RetryReason, withState } from "./callState.js"
+import type { RetryReason } from "./callState.js"
 import { deadlineOf } from "./deadline.js"
 import { isIdempotent } from "./idempotency.js"
 import { attemptsByReason, retryWaitByReason } from "./metrics.js"
 import { redactedUrl, spanWithoutValue } from "./spans.js"
-import { type Client, requestUrl, stage } from "./stage.js"
+import { type Client, plugin, requestUrl, sendVia, type Stage, toClient } from "./stage.js"
 
 const retryReasonOf = (error: ApiError.ApiError): RetryReason => {
   switch (error._tag) {
@@ -49,7 +50,7 @@ const certainlyNotProcessed = (error: ApiError.ApiError): boolean =>
   error._tag === "RateLimited" ||
   error._tag === "Unauthorized"
 
-/** Records the attempt's status (or error tag) on its span. */
+/** Records the attempt's status (or error tag) on its span, when there is a tracer to record it. */
 const annotateOutcome = <E, R>(
   effect: Effect.Effect<HttpClientResponse.HttpClientResponse, E, R>
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, E, R> =>
@@ -98,147 +99,166 @@ export interface RetryOptions {
     | undefined
 }
 
-/** @internal */
-export const retry = (options: RetryOptions) => {
-  const budgetService = options.budget === undefined
-    ? Effect.serviceOption(RetryBudget.RetryBudget)
-    : Effect.succeed(options.budget)
-  const tokensService = options.tokens === undefined
-    ? Effect.serviceOption(TokenProvider.TokenProvider)
-    : Effect.succeed(options.tokens)
-  return <E, R>(self: Client<E, R>): Client<E, R> =>
-    stage(self, (request, send) =>
-      withState((state) =>
-        Effect.flatMap(budgetService, (budget) => {
-          // Suspended: each run reads the attempt number and reason of that moment (the effect is re-run
-          // for every retry; attributes built once would label every attempt as the first).
-          const attempt = Effect.suspend(() =>
-            Effect.zipLeft(
-              Effect.exit(
-                spanWithoutValue(annotateOutcome(send(request)), "bulwark.http.attempt", {
-                  captureStackTrace: false,
-                  kind: "client",
-                  attributes: {
-                    "bulwark.attempt": state.attempt,
-                    "bulwark.retry_reason": state.reason,
-                    "http.request.method": request.method,
-                    "url.full": redactedUrl(requestUrl(request), options.redactor)
-                  }
-                })
-              ),
-              Metric.increment(attemptsByReason(state.reason))
+/** The retry stage, with its services resolved when the pipeline is built. @internal */
+export const retryStage = (
+  options: RetryOptions & {
+    readonly budget: Option.Option<RetryBudget.Service>
+    readonly tokens: Option.Option<TokenProvider.Service>
+  }
+): Stage =>
+(next) =>
+(request, state) => {
+  const budget = options.budget
+  // Suspended: each run reads the attempt number and reason of that moment (the effect is re-run
+  // for every retry; attributes built once would label every attempt as the first).
+  const attempt = Effect.suspend(() =>
+    Effect.zipLeft(
+      Effect.exit(
+        spanWithoutValue(next(request, state), "bulwark.http.attempt", () => ({
+          captureStackTrace: false,
+          kind: "client",
+          attributes: {
+            "bulwark.attempt": state.attempt,
+            "bulwark.retry_reason": state.reason,
+            "http.request.method": request.method,
+            "url.full": redactedUrl(requestUrl(request), options.redactor)
+          }
+        }), annotateOutcome)
+      ),
+      Effect.withFiberRuntime((fiber) => {
+        attemptsByReason(state.reason).unsafeUpdate(1, fiber.getFiberRef(FiberRef.currentMetricLabels))
+        return Effect.void
+      })
+    )
+  )
+  const succeeded = (response: HttpClientResponse.HttpClientResponse) =>
+    Option.isSome(budget) ? Effect.as(budget.value.recordSuccess, response) : Effect.succeed(response)
+  // The first attempt takes the short path; the retry loop is entered only after a failure.
+  return Effect.flatMap(attempt, (first) =>
+    Exit.isSuccess(first) ? succeeded(first.value) : Effect.gen(function*() {
+      const idempotent = isIdempotent(request, options.idempotencyHeader)
+      let driver: Schedule.ScheduleDriver<unknown, ApiError.ApiError> | undefined
+      let exit: Exit.Exit<HttpClientResponse.HttpClientResponse, unknown> = first
+      for (;;) {
+        if (Exit.isSuccess(exit)) return yield* succeeded(exit.value)
+        const failure = Cause.failureOption(exit.cause)
+        if (Option.isNone(failure) || !ApiError.isApiError(failure.value)) {
+          return yield* exit
+        }
+        const error = failure.value
+        const decision = ApiError.retryDecision(error)
+        // 401: invalidate exactly the token that was sent, fetch a new one, replay once.
+        if (decision === "refresh-auth") {
+          if (state.refreshed || state.tokenUsed === undefined) {
+            return yield* exit
+          }
+          const tokens = options.tokens
+          if (Option.isNone(tokens)) {
+            return yield* exit
+          }
+          const challenge = error._tag === "Unauthorized" ? BearerChallenge.action(error.challenge) : "refresh"
+          if (challenge === "insufficient-scope" || challenge === "invalid-request") {
+            return yield* exit
+          }
+          yield* tokens.value.invalidate(state.tokenUsed)
+          state.refreshed = true
+          state.attempt += 1
+          state.reason = "401-refresh"
+          exit = yield* attempt
+          continue
+        }
+        if (decision === "fail" || options.schedule === undefined) {
+          return yield* exit
+        }
+        if (!idempotent && !certainlyNotProcessed(error)) {
+          return yield* exit
+        }
+        // A Retry-After that outlasts the deadline: give up now, saying when a retry is allowed.
+        const wait = "retryAfter" in error ? error.retryAfter : undefined
+        const deadlineAt = yield* deadlineOf(state)
+        const traffic = options.trafficControlled
+        if (traffic !== undefined && decision === "retry-after") {
+          // The origin said "not now": the traffic controller holds this call in the origin's queue
+          // (in its original place) until the origin may be called again; nothing is slept here.
+          state.rateLimitWaits += 1
+          if (state.rateLimitWaits > traffic.maxRateLimitRetries) {
+            return yield* exit
+          }
+          const now = yield* Clock.currentTimeMillis
+          const waitMillis = wait === undefined ? 0 : Duration.toMillis(wait)
+          const retryAt = error._tag === "RateLimited" && error.retryAt !== undefined
+            ? error.retryAt
+            : now + waitMillis
+          if (waitMillis > traffic.maxRetryAfterMillis) {
+            return yield* exit
+          }
+          if (deadlineAt !== undefined && retryAt > deadlineAt) {
+            if (error._tag !== "RateLimited") {
+              return yield* exit
+            }
+            return yield* Effect.fail(
+              givenUpUntil(error, retryAt)
             )
-          )
-          const succeeded = (response: HttpClientResponse.HttpClientResponse) =>
-            Option.isSome(budget) ? Effect.as(budget.value.recordSuccess, response) : Effect.succeed(response)
-          // The first attempt takes the short path; the retry loop is entered only after a failure.
-          return Effect.flatMap(attempt, (first) =>
-            Exit.isSuccess(first) ? succeeded(first.value) : Effect.gen(function*() {
-              const idempotent = isIdempotent(request, options.idempotencyHeader)
-              let driver: Schedule.ScheduleDriver<unknown, ApiError.ApiError> | undefined
-              let exit: Exit.Exit<HttpClientResponse.HttpClientResponse, E> = first
-              for (;;) {
-                if (Exit.isSuccess(exit)) return yield* succeeded(exit.value)
-                const failure = Cause.failureOption(exit.cause)
-                if (Option.isNone(failure) || !ApiError.isApiError(failure.value)) {
-                  return yield* exit
-                }
-                const error = failure.value
-                const decision = ApiError.retryDecision(error)
-                // 401: invalidate exactly the token that was sent, fetch a new one, replay once.
-                if (decision === "refresh-auth") {
-                  if (state.refreshed || state.tokenUsed === undefined) {
-                    return yield* exit
-                  }
-                  const tokens = yield* tokensService
-                  if (Option.isNone(tokens)) {
-                    return yield* exit
-                  }
-                  const challenge = error._tag === "Unauthorized" ? BearerChallenge.action(error.challenge) : "refresh"
-                  if (challenge === "insufficient-scope" || challenge === "invalid-request") {
-                    return yield* exit
-                  }
-                  yield* tokens.value.invalidate(state.tokenUsed)
-                  state.refreshed = true
-                  state.attempt += 1
-                  state.reason = "401-refresh"
-                  exit = yield* attempt
-                  continue
-                }
-                if (decision === "fail" || options.schedule === undefined) {
-                  return yield* exit
-                }
-                if (!idempotent && !certainlyNotProcessed(error)) {
-                  return yield* exit
-                }
-                // A Retry-After that outlasts the deadline: give up now, saying when a retry is allowed.
-                const wait = "retryAfter" in error ? error.retryAfter : undefined
-                const deadlineAt = yield* deadlineOf(state)
-                const traffic = options.trafficControlled
-                if (traffic !== undefined && decision === "retry-after") {
-                  // The origin said "not now": the traffic controller holds this call in the origin's queue
-                  // (in its original place) until the origin may be called again; nothing is slept here.
-                  state.rateLimitWaits += 1
-                  if (state.rateLimitWaits > traffic.maxRateLimitRetries) {
-                    return yield* exit
-                  }
-                  const now = yield* Clock.currentTimeMillis
-                  const waitMillis = wait === undefined ? 0 : Duration.toMillis(wait)
-                  const retryAt = error._tag === "RateLimited" && error.retryAt !== undefined
-                    ? error.retryAt
-                    : now + waitMillis
-                  if (waitMillis > traffic.maxRetryAfterMillis) {
-                    return yield* exit
-                  }
-                  if (deadlineAt !== undefined && retryAt > deadlineAt) {
-                    if (error._tag !== "RateLimited") {
-                      return yield* exit
-                    }
-                    return yield* Effect.fail(
-                      givenUpUntil(error, retryAt) as unknown as E
-                    )
-                  }
-                  state.attempt += 1
-                  state.reason = retryReasonOf(error)
-                  exit = yield* attempt
-                  continue
-                }
-                if (error._tag === "RateLimited" && wait !== undefined && deadlineAt !== undefined) {
-                  const now = yield* Clock.currentTimeMillis
-                  // The same instant the gate closes the origin until: when the 429 arrived plus its wait.
-                  const retryAt = error.retryAt ?? now + Duration.toMillis(wait)
-                  if (retryAt > deadlineAt) {
-                    return yield* Effect.fail(
-                      givenUpUntil(error, retryAt) as unknown as E
-                    )
-                  }
-                }
-                if (driver === undefined) {
-                  const schedule = options.schedule
-                  const bounded = deadlineAt === undefined
-                    ? schedule
-                    : RetrySchedule.withDeadline(schedule, { deadline: deadlineAt })
-                  const policy = Option.isSome(budget)
-                    ? RetryBudget.withBudget(bounded).pipe(
-                      Schedule.provideService(RetryBudget.RetryBudget, budget.value)
-                    )
-                    : bounded
-                  driver = yield* Schedule.driver(policy)
-                }
-                const waitStart = yield* Clock.currentTimeMillis
-                const next = yield* Effect.either(driver.next(error))
-                if (next._tag === "Left") {
-                  return yield* exit
-                }
-                const waited = (yield* Clock.currentTimeMillis) - waitStart
-                if (waited > 0) {
-                  yield* Metric.incrementBy(retryWaitByReason(retryReasonOf(error)), waited)
-                }
-                state.attempt += 1
-                state.reason = retryReasonOf(error)
-                exit = yield* attempt
-              }
-            }))
-        })
-      ))
+          }
+          state.attempt += 1
+          state.reason = retryReasonOf(error)
+          exit = yield* attempt
+          continue
+        }
+        if (error._tag === "RateLimited" && wait !== undefined && deadlineAt !== undefined) {
+          const now = yield* Clock.currentTimeMillis
+          // The same instant the gate closes the origin until: when the 429 arrived plus its wait.
+          const retryAt = error.retryAt ?? now + Duration.toMillis(wait)
+          if (retryAt > deadlineAt) {
+            return yield* Effect.fail(
+              givenUpUntil(error, retryAt)
+            )
+          }
+        }
+        if (driver === undefined) {
+          const schedule = options.schedule
+          const bounded = deadlineAt === undefined
+            ? schedule
+            : RetrySchedule.withDeadline(schedule, { deadline: deadlineAt })
+          const policy = Option.isSome(budget)
+            ? RetryBudget.withBudget(bounded).pipe(
+              Schedule.provideService(RetryBudget.RetryBudget, budget.value)
+            )
+            : bounded
+          driver = yield* Schedule.driver(policy)
+        }
+        const waitStart = yield* Clock.currentTimeMillis
+        const next = yield* Effect.either(driver.next(error))
+        if (next._tag === "Left") {
+          return yield* exit
+        }
+        const waited = (yield* Clock.currentTimeMillis) - waitStart
+        if (waited > 0) {
+          yield* Metric.incrementBy(retryWaitByReason(retryReasonOf(error)), waited)
+        }
+        state.attempt += 1
+        state.reason = retryReasonOf(error)
+        exit = yield* attempt
+      }
+    }))
+}
+
+/** @internal */
+export const retry = (options: RetryOptions) => <E, R>(self: Client<E, R>): Client<E, R> => {
+  if (options.budget !== undefined && options.tokens !== undefined) {
+    return plugin(retryStage({ ...options, budget: options.budget, tokens: options.tokens }), self)
+  }
+  // Services not given: those in the context of each call.
+  const inner = sendVia(self)
+  return toClient((request, call) =>
+    Effect.flatMap(
+      Effect.zip(
+        options.budget === undefined ? Effect.serviceOption(RetryBudget.RetryBudget) : Effect.succeed(options.budget),
+        options.tokens === undefined
+          ? Effect.serviceOption(TokenProvider.TokenProvider)
+          : Effect.succeed(options.tokens)
+      ),
+      ([budget, tokens]) => retryStage({ ...options, budget, tokens })(inner)(request, call)
+    )
+  ) as Client<E, R>
 }

@@ -6,6 +6,7 @@ import { Redaction } from "@bulwark/core-errors"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import type * as Tracer from "effect/Tracer"
+import { nativeTracer } from "./transport.js"
 
 /**
  * Runs `effect` inside a span that ends with no value: the response (whose request holds the
@@ -15,17 +16,23 @@ import type * as Tracer from "effect/Tracer"
 export const spanWithoutValue = <E, R>(
   effect: Effect.Effect<HttpClientResponse.HttpClientResponse, E, R>,
   name: string,
-  options: Tracer.SpanOptions
+  options: Tracer.SpanOptions | (() => Tracer.SpanOptions),
+  /** What to do inside the span only when there is one (annotations). */
+  traced?: (
+    effect: Effect.Effect<HttpClientResponse.HttpClientResponse, E, R>
+  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, E, R>
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, E, R> =>
-  Effect.suspend(() => {
+  Effect.withFiberRuntime((fiber) => {
+    // No tracer was installed: the span would go nowhere, so it is not made (nor its attributes).
+    if (fiber.currentTracer === nativeTracer) return effect
     let response: HttpClientResponse.HttpClientResponse | undefined
     return Effect.map(
       Effect.withSpan(
-        Effect.map(effect, (value) => {
+        Effect.map(traced === undefined ? effect : traced(effect), (value) => {
           response = value
         }),
         name,
-        options
+        typeof options === "function" ? options() : options
       ),
       () => response!
     )

@@ -1,32 +1,49 @@
+/**
+ * Timers for the attempt timeout and the deadline. On the live clock (or a clock that schedules its own
+ * timers, as `@bulwark/simulation`'s virtual clock does) a timeout is a plain timer, not a racing fiber;
+ * under any other clock (`TestClock`) it is exactly `Effect.timeoutFail`, so tests control the time.
+ */
 import * as Cause from "effect/Cause"
-import type * as Clock from "effect/Clock"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 
-/** The default (live) clock: when it is in use, timers can be plain `setTimeout`s. */
-const liveClock = Effect.runSync(Effect.clock)
+/** The live clock of every runtime that was not given another. */
+const liveClock: Clock.Clock = Context.get(DefaultServices.liveServices, Clock.Clock)
 
 /**
- * Timers that run a callback at a time of their own clock: `setTimeout` for the live clock, or a clock's
- * own `unsafeSchedule` (`@bulwark/simulation`'s virtual clock has one). `unsafeSchedule` arms `task` to run
- * after `millis` and returns the function that disarms it.
+ * Effect's `ClockScheduler` shape: `unsafeSchedule` arms `task` to run after `duration` and returns the
+ * function that disarms it. A clock that is its own scheduler (`@bulwark/simulation`'s virtual clock) has it.
  */
 interface Timers {
-  readonly unsafeSchedule: (task: () => void, millis: number) => () => void
+  readonly unsafeSchedule: (task: () => void, duration: Duration.Duration) => () => unknown
 }
 
 const liveTimers: Timers = {
-  unsafeSchedule: (task, millis) => {
+  unsafeSchedule: (task, duration) => {
+    const millis = Duration.toMillis(duration)
     // Beyond 2^31 - 1 ms setTimeout fires at once; such a timeout never fires in practice.
-    if (millis > 2_147_483_647) return () => {}
+    if (millis > 2_147_483_647) return () => false
     const timer = setTimeout(task, millis)
     return () => clearTimeout(timer)
   }
 }
 
-const timersOf = (clock: Clock.Clock): Timers | undefined =>
+/**
+ * The live clock's timers, or `undefined` for any other clock. An attempt is ended by aborting its request only
+ * on the live clock: there the transport is a real one (every `@effect/platform` transport sends with the
+ * signal of the controller the call owns), while a virtual clock's in-memory transport answers in the caller's
+ * fiber and only an interruption ends it.
+ */
+export const liveTimersOf = (clock: Clock.Clock): Timers | undefined => clock === liveClock ? liveTimers : undefined
+
+/** The timers of `clock`, or `undefined` when only Effect's own timeout is exact with it. */
+export const timersOf = (clock: Clock.Clock): Timers | undefined =>
   clock === liveClock
     ? liveTimers
     : typeof (clock as Partial<Timers>).unsafeSchedule === "function"
@@ -34,9 +51,9 @@ const timersOf = (clock: Clock.Clock): Timers | undefined =>
     : undefined
 
 /**
- * `Effect.timeoutFail`, cheaper on the hot path. With the live clock (or a clock with `unsafeSchedule`)
- * it forks one fiber for `self` and arms a timer that interrupts it, instead of racing two fibers; with
- * any other clock (`TestClock`) it is exactly `Effect.timeoutFail`, so tests control the time.
+ * `Effect.timeoutFail`, cheaper on the hot path. With timers it forks one fiber for `self` and arms a timer
+ * that interrupts it, instead of racing two fibers; with any other clock (`TestClock`) it is exactly
+ * `Effect.timeoutFail`.
  */
 export const timeoutFail = <A, E, R, E2>(
   self: Effect.Effect<A, E, R>,
@@ -46,14 +63,13 @@ export const timeoutFail = <A, E, R, E2>(
   Effect.clockWith((clock: Clock.Clock): Effect.Effect<A, E | E2, R> => {
     const timers = timersOf(clock)
     if (timers === undefined) return Effect.timeoutFail(self, { duration, onTimeout })
-    const millis = Duration.toMillis(duration)
     return Effect.uninterruptibleMask((restore) =>
       Effect.flatMap(Effect.fork(restore(self)), (fiber) => {
         let fired = false
         const cancel = timers.unsafeSchedule(() => {
           fired = true
           fiber.unsafeInterruptAsFork(FiberId.none)
-        }, millis)
+        }, duration)
         // `Fiber.await`, not `join`: the child changes no FiberRef the caller needs back, and skipping
         // the merge is much of the saving.
         return restore(Effect.flatten(Fiber.await(fiber))).pipe(
@@ -66,3 +82,56 @@ export const timeoutFail = <A, E, R, E2>(
       })
     )
   })
+
+/**
+ * A timeout that ends `self` by aborting `controller` (whose signal the transport sends the request with), on
+ * the current fiber: no fiber per attempt. Whatever `self` fails with after the timer fired (the transport's
+ * abort error) becomes `onTimeout()`; a success that won the race is kept. Interrupting the caller aborts too.
+ */
+export const abortAfter = <A, E, R, E2>(
+  self: Effect.Effect<A, E, R>,
+  timers: Timers,
+  duration: Duration.Duration,
+  controller: AbortController,
+  onTimeout: () => E2
+): Effect.Effect<A, E | E2, R> => {
+  let fired = false
+  const cancel = timers.unsafeSchedule(() => {
+    fired = true
+    controller.abort()
+  }, duration)
+  return Effect.onExit(
+    Effect.catchAllCause(
+      self,
+      (cause): Effect.Effect<never, E | E2> =>
+        fired && !Cause.isInterruptedOnly(cause) ? Effect.fail(onTimeout()) : Effect.failCause(cause)
+    ),
+    (exit) =>
+      Effect.sync(() => {
+        cancel()
+        if (Exit.isFailure(exit) && Cause.isInterrupted(exit.cause)) controller.abort()
+      })
+  )
+}
+
+/**
+ * Waits for `self` unless `signal` aborts first (then fails with `Cause.InterruptedException`, which the attempt
+ * timeout that aborted turns into its `Timeout`). For the rare waits inside an attempt that are not the
+ * request itself (a token being fetched): it forks, only when it has to wait.
+ */
+export const untilAborted = <A, E, R>(
+  self: Effect.Effect<A, E, R>,
+  signal: AbortSignal
+): Effect.Effect<A, E | Cause.InterruptedException, R> =>
+  Effect.raceFirst(
+    self,
+    Effect.async<never, Cause.InterruptedException>((resume) => {
+      const onAbort = () => resume(Effect.fail(new Cause.InterruptedException("the attempt timed out")))
+      if (signal.aborted) {
+        onAbort()
+        return
+      }
+      signal.addEventListener("abort", onAbort, { once: true })
+      return Effect.sync(() => signal.removeEventListener("abort", onAbort))
+    })
+  )

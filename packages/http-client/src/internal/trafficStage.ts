@@ -6,15 +6,12 @@
 import { ApiError, Redaction } from "@bulwark/core-errors"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
-import { currentCallState } from "./callState.js"
 import * as RateLimitHeaders from "./rateLimitHeaders.js"
-import { type Client, originOf, requestUrl, stage } from "./stage.js"
+import { type Client, originOf, plugin, requestUrl, type Stage } from "./stage.js"
 import * as trafficDecisions from "./traffic.js"
 import type { Controller as TrafficController } from "./trafficControl.js"
 
@@ -59,43 +56,44 @@ export const answerOf = (
  *
  * @internal
  */
+export const trafficControlStage =
+  (controller: TrafficController, redactor: Redaction.Redactor): Stage => (next) => (request, call) =>
+    Effect.clockWith((clock) => {
+      const now = clock.unsafeCurrentTimeMillis()
+      const origin = originOf(request.url) ?? request.url
+      if (call.startedAt === undefined) call.startedAt = now
+      const deadline = call.deadline?.at
+      // Between a ticket and its answer nothing may interrupt but the send itself: a ticket never
+      // answered would count as in flight forever (and a probe would hold the origin).
+      return Effect.uninterruptibleMask((restore) =>
+        Effect.matchEffect(restore(controller.acquire(origin, call.startedAt ?? now, deadline)), {
+          onFailure: (refusal): Effect.Effect<never, ApiError.RateLimited> =>
+            Effect.fail(
+              new ApiError.RateLimited({
+                method: request.method,
+                url: Redaction.url(requestUrl(request), redactor),
+                status: 429,
+                retryAfter: Duration.millis(Math.max(0, refusal.retryAt - clock.unsafeCurrentTimeMillis())),
+                retryAt: refusal.retryAt
+              })
+            ),
+          onSuccess: (ticket) =>
+            Effect.onExit(restore(next(request, call)), (exit) => {
+              const at = clock.unsafeCurrentTimeMillis()
+              return Effect.flatMap(
+                controller.answer(origin, ticket, answerOf(exit, at)),
+                (changed) => changed ? rateEvent(controller, origin, at) : Effect.void
+              )
+            })
+        })
+      )
+    })
+
+/** @internal */
 export const trafficControl =
   (controller: TrafficController, redactor: Redaction.Redactor) =>
   <E, R>(self: Client<E, R>): Client<E | ApiError.RateLimited, R> =>
-    stage(
-      self,
-      (request, send) =>
-        Effect.flatMap(FiberRef.get(currentCallState), (state) =>
-          Effect.flatMap(Clock.currentTimeMillis, (now) => {
-            const origin = originOf(request.url) ?? request.url
-            if (state !== undefined && state.startedAt === undefined) state.startedAt = now
-            const deadline = state?.deadline?.at
-            // Between a ticket and its answer nothing may interrupt but the send itself: a ticket never
-            // answered would count as in flight forever (and a probe would hold the origin).
-            return Effect.uninterruptibleMask((restore) =>
-              Effect.matchEffect(restore(controller.acquire(origin, state?.startedAt ?? now, deadline)), {
-                onFailure: (refusal): Effect.Effect<never, ApiError.RateLimited> =>
-                  Effect.flatMap(Clock.currentTimeMillis, (at) =>
-                    Effect.fail(
-                      new ApiError.RateLimited({
-                        method: request.method,
-                        url: Redaction.url(requestUrl(request), redactor),
-                        status: 429,
-                        retryAfter: Duration.millis(Math.max(0, refusal.retryAt - at)),
-                        retryAt: refusal.retryAt
-                      })
-                    )),
-                onSuccess: (ticket) =>
-                  Effect.onExit(restore(send(request)), (exit) =>
-                    Effect.flatMap(Clock.currentTimeMillis, (at) =>
-                      Effect.flatMap(
-                        controller.answer(origin, ticket, answerOf(exit, at)),
-                        (changed) => changed ? rateEvent(controller, origin, at) : Effect.void
-                      )))
-              })
-            )
-          }))
-    )
+    plugin(trafficControlStage(controller, redactor), self)
 
 /** A span event on the attempt when the origin's pace or pause changed. */
 const rateEvent = (controller: TrafficController, origin: string, at: number) =>
