@@ -112,7 +112,7 @@ const realCredentials = Effect.gen(function*() {
   )
 )
 
-const advice = (error: ApiClient.ClientError): string => {
+const advice = (error: ApiClient.CallError): string => {
   if (error._tag === "TokenError") {
     return error.reason === "Rejected"
       ? `${error.message}\nThe identity provider refused the credentials (401): check BULWARK_CLIENT_ID and BULWARK_CLIENT_SECRET and the token URL.`

@@ -249,7 +249,7 @@ export const run = (
     let cursor: string | null = null
     do {
       logicalCalls++
-      const page: Either.Either<typeof ItemPage.Type, ApiClient.ClientError> = yield* Effect.either(
+      const page: Either.Either<typeof ItemPage.Type, ApiClient.CallError> = yield* Effect.either(
         api.get("/items", ItemPage, {
           urlParams: cursor === null ? { limit: options.pageSize } : { limit: options.pageSize, cursor }
         })

@@ -29,6 +29,51 @@ import * as Schema from "effect/Schema"
 import { ApiErrorBodySchema } from "./internal/errorBody.js"
 import * as internal from "./internal/messages.js"
 
+/**
+ * The mark every {@link ApiError} carries: {@link isApiError} is one property check.
+ *
+ * @since 0.2.0
+ * @category symbols
+ */
+export const TypeId: unique symbol = Symbol.for("@bulwark/core-errors/ApiError")
+
+/**
+ * @since 0.2.0
+ * @category symbols
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * The one base of the 11 error classes (as the platform's `TypeIdError`): a `Schema.TaggedError` whose prototype
+ * carries {@link TypeId}, the shared `message` (what happened and what to do) and `toJSON` (never a secret).
+ * An expected API error captures no stack trace: it is a value the caller handles, the call's span says where
+ * it came from, and capturing one was a large part of the cost of a 4xx.
+ */
+const ApiErrorClass =
+  <Self>(identifier: string) => <Tag extends string, Fields extends Schema.Struct.Fields>(tag: Tag, fields: Fields) => {
+    const Base = Schema.TaggedError<Self>(identifier)(tag, fields)
+    const Untyped = Base as unknown as new(props: unknown, options?: unknown) => object
+    class ApiErrorBase extends Untyped {
+      constructor(props: unknown, options?: unknown) {
+        const limit = Error.stackTraceLimit
+        Error.stackTraceLimit = 0
+        try {
+          super(props, options)
+        } finally {
+          Error.stackTraceLimit = limit
+        }
+      }
+      get message(): string {
+        return internal.describe(this as never)
+      }
+      toJSON(): unknown {
+        return internal.toJSON(this as never)
+      }
+    }
+    Object.defineProperty(ApiErrorBase.prototype, TypeId, { value: TypeId })
+    return ApiErrorBase as unknown as typeof Base
+  }
+
 const RequestFields = {
   /** The HTTP method. */
   method: Schema.String,
@@ -58,16 +103,10 @@ const ResponseFields = {
  * @since 0.1.0
  * @category errors
  */
-export class BadRequest extends Schema.TaggedError<BadRequest>("@bulwark/core-errors/BadRequest")(
+export class BadRequest extends ApiErrorClass<BadRequest>("@bulwark/core-errors/BadRequest")(
   "BadRequest",
   ResponseFields
 ) {
-  override get message(): string {
-    return internal.describe(this)
-  }
-  override toJSON(): unknown {
-    return internal.toJSON(this)
-  }
 }
 
 /**
@@ -78,16 +117,10 @@ export class BadRequest extends Schema.TaggedError<BadRequest>("@bulwark/core-er
  * @since 0.1.0
  * @category errors
  */
-export class Unauthorized extends Schema.TaggedError<Unauthorized>("@bulwark/core-errors/Unauthorized")(
+export class Unauthorized extends ApiErrorClass<Unauthorized>("@bulwark/core-errors/Unauthorized")(
   "Unauthorized",
   { ...ResponseFields, challenge: Schema.optional(Schema.String) }
 ) {
-  override get message(): string {
-    return internal.describe(this)
-  }
-  override toJSON(): unknown {
-    return internal.toJSON(this)
-  }
 }
 
 /**
@@ -97,16 +130,10 @@ export class Unauthorized extends Schema.TaggedError<Unauthorized>("@bulwark/cor
  * @since 0.1.0
  * @category errors
  */
-export class Forbidden extends Schema.TaggedError<Forbidden>("@bulwark/core-errors/Forbidden")(
+export class Forbidden extends ApiErrorClass<Forbidden>("@bulwark/core-errors/Forbidden")(
   "Forbidden",
   ResponseFields
 ) {
-  override get message(): string {
-    return internal.describe(this)
-  }
-  override toJSON(): unknown {
-    return internal.toJSON(this)
-  }
 }
 
 /**
@@ -115,16 +142,10 @@ export class Forbidden extends Schema.TaggedError<Forbidden>("@bulwark/core-erro
  * @since 0.1.0
  * @category errors
  */
-export class NotFound extends Schema.TaggedError<NotFound>("@bulwark/core-errors/NotFound")(
+export class NotFound extends ApiErrorClass<NotFound>("@bulwark/core-errors/NotFound")(
   "NotFound",
   ResponseFields
 ) {
-  override get message(): string {
-    return internal.describe(this)
-  }
-  override toJSON(): unknown {
-    return internal.toJSON(this)
-  }
 }
 
 /**
@@ -133,16 +154,10 @@ export class NotFound extends Schema.TaggedError<NotFound>("@bulwark/core-errors
  * @since 0.1.0
  * @category errors
  */
-export class Conflict extends Schema.TaggedError<Conflict>("@bulwark/core-errors/Conflict")(
+export class Conflict extends ApiErrorClass<Conflict>("@bulwark/core-errors/Conflict")(
   "Conflict",
   ResponseFields
 ) {
-  override get message(): string {
-    return internal.describe(this)
-  }
-  override toJSON(): unknown {
-    return internal.toJSON(this)
-  }
 }
 
 /**
@@ -155,16 +170,10 @@ export class Conflict extends Schema.TaggedError<Conflict>("@bulwark/core-errors
  * @since 0.1.0
  * @category errors
  */
-export class RateLimited extends Schema.TaggedError<RateLimited>("@bulwark/core-errors/RateLimited")(
+export class RateLimited extends ApiErrorClass<RateLimited>("@bulwark/core-errors/RateLimited")(
   "RateLimited",
   { ...ResponseFields, retryAt: Schema.optional(Schema.Number) }
 ) {
-  override get message(): string {
-    return internal.describe(this)
-  }
-  override toJSON(): unknown {
-    return internal.toJSON(this)
-  }
 }
 
 /**
@@ -173,16 +182,10 @@ export class RateLimited extends Schema.TaggedError<RateLimited>("@bulwark/core-
  * @since 0.1.0
  * @category errors
  */
-export class ClientError extends Schema.TaggedError<ClientError>("@bulwark/core-errors/ClientError")(
+export class ClientError extends ApiErrorClass<ClientError>("@bulwark/core-errors/ClientError")(
   "ClientError",
   ResponseFields
 ) {
-  override get message(): string {
-    return internal.describe(this)
-  }
-  override toJSON(): unknown {
-    return internal.toJSON(this)
-  }
 }
 
 /**
@@ -191,16 +194,10 @@ export class ClientError extends Schema.TaggedError<ClientError>("@bulwark/core-
  * @since 0.1.0
  * @category errors
  */
-export class ServerError extends Schema.TaggedError<ServerError>("@bulwark/core-errors/ServerError")(
+export class ServerError extends ApiErrorClass<ServerError>("@bulwark/core-errors/ServerError")(
   "ServerError",
   ResponseFields
 ) {
-  override get message(): string {
-    return internal.describe(this)
-  }
-  override toJSON(): unknown {
-    return internal.toJSON(this)
-  }
 }
 
 /**
@@ -229,18 +226,12 @@ export type TimeoutPhase = typeof TimeoutPhase.Type
  * @since 0.1.0
  * @category errors
  */
-export class Timeout extends Schema.TaggedError<Timeout>("@bulwark/core-errors/Timeout")("Timeout", {
+export class Timeout extends ApiErrorClass<Timeout>("@bulwark/core-errors/Timeout")("Timeout", {
   ...RequestFields,
   phase: TimeoutPhase,
   /** The limit that elapsed, when known. */
   timeout: Schema.optional(Schema.DurationFromMillis)
 }) {
-  override get message(): string {
-    return internal.describe(this)
-  }
-  override toJSON(): unknown {
-    return internal.toJSON(this)
-  }
 }
 
 /**
@@ -267,7 +258,7 @@ export type NetworkErrorReason = typeof NetworkErrorReason.Type
  * @since 0.1.0
  * @category errors
  */
-export class NetworkError extends Schema.TaggedError<NetworkError>("@bulwark/core-errors/NetworkError")(
+export class NetworkError extends ApiErrorClass<NetworkError>("@bulwark/core-errors/NetworkError")(
   "NetworkError",
   {
     ...RequestFields,
@@ -276,12 +267,6 @@ export class NetworkError extends Schema.TaggedError<NetworkError>("@bulwark/cor
     sent: Schema.Boolean
   }
 ) {
-  override get message(): string {
-    return internal.describe(this)
-  }
-  override toJSON(): unknown {
-    return internal.toJSON(this)
-  }
 }
 
 /**
@@ -292,7 +277,7 @@ export class NetworkError extends Schema.TaggedError<NetworkError>("@bulwark/cor
  * @since 0.1.0
  * @category errors
  */
-export class InvalidResponse extends Schema.TaggedError<InvalidResponse>("@bulwark/core-errors/InvalidResponse")(
+export class InvalidResponse extends ApiErrorClass<InvalidResponse>("@bulwark/core-errors/InvalidResponse")(
   "InvalidResponse",
   {
     ...RequestFields,
@@ -304,12 +289,62 @@ export class InvalidResponse extends Schema.TaggedError<InvalidResponse>("@bulwa
     location: Schema.optional(Schema.String)
   }
 ) {
-  override get message(): string {
-    return internal.describe(this)
-  }
-  override toJSON(): unknown {
-    return internal.toJSON(this)
-  }
+}
+
+// Every error carries the mark on its prototype (see `ApiErrorClass`); the interfaces say so to the types.
+/** @since 0.2.0 */
+export interface BadRequest {
+  readonly [TypeId]: TypeId
+}
+
+/** @since 0.2.0 */
+export interface Unauthorized {
+  readonly [TypeId]: TypeId
+}
+
+/** @since 0.2.0 */
+export interface Forbidden {
+  readonly [TypeId]: TypeId
+}
+
+/** @since 0.2.0 */
+export interface NotFound {
+  readonly [TypeId]: TypeId
+}
+
+/** @since 0.2.0 */
+export interface Conflict {
+  readonly [TypeId]: TypeId
+}
+
+/** @since 0.2.0 */
+export interface RateLimited {
+  readonly [TypeId]: TypeId
+}
+
+/** @since 0.2.0 */
+export interface ClientError {
+  readonly [TypeId]: TypeId
+}
+
+/** @since 0.2.0 */
+export interface ServerError {
+  readonly [TypeId]: TypeId
+}
+
+/** @since 0.2.0 */
+export interface Timeout {
+  readonly [TypeId]: TypeId
+}
+
+/** @since 0.2.0 */
+export interface NetworkError {
+  readonly [TypeId]: TypeId
+}
+
+/** @since 0.2.0 */
+export interface InvalidResponse {
+  readonly [TypeId]: TypeId
 }
 
 /**
@@ -388,26 +423,11 @@ export const ApiError: Schema.Union<
  */
 export type Tag = ApiError["_tag"]
 
-const classes = [
-  BadRequest,
-  Unauthorized,
-  Forbidden,
-  NotFound,
-  Conflict,
-  RateLimited,
-  ClientError,
-  ServerError,
-  Timeout,
-  NetworkError,
-  InvalidResponse
-] as const
-
 /**
  * @since 0.1.0
  * @category guards
  */
-export const isApiError = (u: unknown): u is ApiError =>
-  Predicate.isObject(u) && classes.some((errorClass) => u instanceof errorClass)
+export const isApiError = (u: unknown): u is ApiError => Predicate.hasProperty(u, TypeId)
 
 /**
  * What an error means for a retry, following the API's documented advice:
@@ -445,3 +465,78 @@ export const retryDecision = (error: ApiError): RetryDecision => internal.retryD
  * @category retry
  */
 export const isRetryable = (error: ApiError): boolean => internal.retryDecision(error) !== "fail"
+
+/**
+ * Why a retry of the error is made, as metrics label it: `5xx`, `timeout`, `network`, `401-refresh`, `429`
+ * or `other`.
+ *
+ * @since 0.2.0
+ * @category retry
+ */
+export type RetryReason = "5xx" | "timeout" | "network" | "401-refresh" | "429" | "other"
+
+/**
+ * The {@link RetryReason} of an error.
+ *
+ * @example
+ * ```ts
+ * import { ApiError } from "@bulwark/core-errors"
+ *
+ * ApiError.retryReason(new ApiError.Timeout({ method: "GET", url: "https://api.example.com/v1", phase: "headers" }))
+ * // "timeout"
+ * ```
+ *
+ * @since 0.2.0
+ * @category retry
+ */
+export const retryReason = (error: ApiError): RetryReason => {
+  switch (error._tag) {
+    case "ServerError":
+      return "5xx"
+    case "Timeout":
+      return "timeout"
+    case "NetworkError":
+      return "network"
+    case "Unauthorized":
+      return "401-refresh"
+    case "RateLimited":
+      return "429"
+    default:
+      return "other"
+  }
+}
+
+/**
+ * Whether the request was certainly not processed, so even a non-idempotent request may be sent again: nothing
+ * was sent (a transport failure before sending, a connect timeout), or the server refused it before acting on
+ * it (429, or 401 for the token).
+ *
+ * @since 0.2.0
+ * @category retry
+ */
+export const certainlyNotProcessed = (error: ApiError): boolean =>
+  (error._tag === "NetworkError" && !error.sent) ||
+  (error._tag === "Timeout" && error.phase === "connect") ||
+  error._tag === "RateLimited" ||
+  error._tag === "Unauthorized"
+
+/**
+ * Whether the error says the origin is unhealthy (what a circuit breaker counts): a 5xx without
+ * `Retry-After` (one with it is load shedding, which the traffic controller waits out), a timeout of the
+ * exchange (not the caller's own deadline), a transport failure. Any 4xx proves the server is up.
+ *
+ * @since 0.2.0
+ * @category retry
+ */
+export const isOriginFailure = (error: ApiError): boolean => {
+  switch (error._tag) {
+    case "ServerError":
+      return error.retryAfter === undefined
+    case "Timeout":
+      return error.phase !== "deadline"
+    case "NetworkError":
+      return error.reason === "Transport"
+    default:
+      return false
+  }
+}

@@ -18,12 +18,21 @@ import * as internal from "./internal/client.js"
 import * as config from "./internal/config.js"
 
 /**
- * Every error a call can fail with.
+ * Every error a call can fail with: an `ApiError` or a `TokenError`.
  *
+ * @since 0.2.0
+ * @category models
+ */
+export type CallError = ApiError.ApiError | TokenError.TokenError
+
+/**
+ * The old name of {@link CallError}; it read as `ApiError.ClientError` (any other 4xx), which is one of its members.
+ *
+ * @deprecated Use {@link CallError}.
  * @since 0.1.0
  * @category models
  */
-export type ClientError = ApiError.ApiError | TokenError.TokenError
+export type ClientError = CallError
 
 /**
  * The configuration schema. Durations accept `"5 seconds"`, `"200 millis"`, numbers of
@@ -102,36 +111,36 @@ export interface RequestOptions {
  */
 export interface Service<PE = never> {
   /** The resilient client: use it directly for anything the helpers do not cover. */
-  readonly client: HttpClient.HttpClient.With<ClientError | PE>
+  readonly client: HttpClient.HttpClient.With<CallError | PE>
   /** GET and decode the JSON body; a body that does not decode is `InvalidResponse`. */
   readonly get: <A, I, R>(
     path: string,
     schema: Schema.Schema<A, I, R>,
     options?: RequestOptions
-  ) => Effect.Effect<A, ClientError | PE, R>
+  ) => Effect.Effect<A, CallError | PE, R>
   /** POST a JSON body and decode the JSON answer. */
   readonly post: <A, I, R>(
     path: string,
     body: unknown,
     schema: Schema.Schema<A, I, R>,
     options?: RequestOptions
-  ) => Effect.Effect<A, ClientError | PE, R>
+  ) => Effect.Effect<A, CallError | PE, R>
   /** PUT a JSON body and decode the JSON answer. */
   readonly put: <A, I, R>(
     path: string,
     body: unknown,
     schema: Schema.Schema<A, I, R>,
     options?: RequestOptions
-  ) => Effect.Effect<A, ClientError | PE, R>
+  ) => Effect.Effect<A, CallError | PE, R>
   /** PATCH a JSON body and decode the JSON answer. */
   readonly patch: <A, I, R>(
     path: string,
     body: unknown,
     schema: Schema.Schema<A, I, R>,
     options?: RequestOptions
-  ) => Effect.Effect<A, ClientError | PE, R>
+  ) => Effect.Effect<A, CallError | PE, R>
   /** DELETE; any 2xx is success. */
-  readonly del: (path: string, options?: RequestOptions) => Effect.Effect<void, ClientError | PE>
+  readonly del: (path: string, options?: RequestOptions) => Effect.Effect<void, CallError | PE>
 }
 
 /**

@@ -180,7 +180,7 @@ describe("ApiClient against the sandbox", () => {
         const logical = 2000
         yield* Effect.forEach(
           Array.from({ length: logical }, (_, i) => i),
-          (i): Effect.Effect<unknown, ApiClient.ClientError> =>
+          (i): Effect.Effect<unknown, ApiClient.CallError> =>
             i % 2 === 0
               ? api.post("/v1/items", { sku: `r-${i}`, name: `Item ${i}`, price: i }, Item)
               : api.get("/v1/items?limit=5", Page),

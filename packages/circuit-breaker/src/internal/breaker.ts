@@ -33,21 +33,10 @@ export const defaults = {
  * What counts as a failure: 5xx, timeouts (except the caller's own deadline) and transport failures. Any
  * 4xx is the caller's fault or a rate limit the gate handles: it proves the server is up.
  */
-export const defaultIsFailure = (error: unknown): boolean => {
-  if (!ApiError.isApiError(error)) return true
-  switch (error._tag) {
-    case "ServerError":
-      // A 5xx that says when to come back is load shedding, not ill health: the traffic controller waits it
-      // out, and opening the breaker on it would fail calls that could have waited.
-      return error.retryAfter === undefined
-    case "Timeout":
-      return error.phase !== "deadline"
-    case "NetworkError":
-      return error.reason === "Transport"
-    default:
-      return false
-  }
-}
+export const defaultIsFailure = (error: unknown): boolean =>
+  // A 5xx that says when to come back is load shedding, not ill health: the traffic controller waits it out,
+  // and opening the breaker on it would fail calls that could have waited (`ApiError.isOriginFailure`).
+  !ApiError.isApiError(error) || ApiError.isOriginFailure(error)
 
 const retryAfterOf = (error: unknown): number | undefined =>
   ApiError.isApiError(error) && error._tag === "ServerError" && error.retryAfter !== undefined

@@ -1,4 +1,5 @@
 import type { AccessToken } from "@bulwark/auth-token"
+import type { ApiError } from "@bulwark/core-errors"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
@@ -35,7 +36,7 @@ export interface CallState {
 }
 
 /** Why an attempt was made. */
-export type RetryReason = "initial" | "5xx" | "timeout" | "network" | "401-refresh" | "429" | "other"
+export type RetryReason = "initial" | ApiError.RetryReason
 
 /** @internal */
 export const currentCallState: FiberRef.FiberRef<CallState | undefined> = GlobalValue.globalValue(

@@ -25,7 +25,7 @@ import * as TrafficControl from "./trafficControl.js"
 import { abortable, transportSend } from "./transport.js"
 
 /** @internal */
-export type ClientError = ApiError.ApiError | TokenError.TokenError
+export type CallError = ApiError.ApiError | TokenError.TokenError
 
 /**
  * A per-attempt plugin: a function from client to client that may add `PE` to the error channel. The
@@ -35,7 +35,7 @@ export type ClientError = ApiError.ApiError | TokenError.TokenError
  * @internal
  */
 export interface Plugin<PE = never> {
-  <E, R>(self: HttpClient.HttpClient.With<E, R>): HttpClient.HttpClient.With<E | ClientError | PE, R>
+  <E, R>(self: HttpClient.HttpClient.With<E, R>): HttpClient.HttpClient.With<E | CallError | PE, R>
   readonly "~bulwark/PluginError"?: ((_: never) => PE) | undefined
 }
 
@@ -182,7 +182,7 @@ export const make = (
     const stages = pipeline.stagesOf(entries)
     const send = (options?.composition === "plugins"
       ? composedByHand(stages, innermost)
-      : stage.compile(stages, innermost)) as stage.Send<ClientError, never>
+      : stage.compile(stages, innermost)) as stage.Send<CallError, never>
     const finished = stage.toClient(send)
 
     /**
@@ -193,8 +193,8 @@ export const make = (
     const call = <A, R>(
       request: HttpClientRequest.HttpClientRequest,
       requestOptions: RequestOptions | undefined,
-      decode: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, ClientError, R>
-    ): Effect.Effect<A, ClientError, R> =>
+      decode: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, CallError, R>
+    ): Effect.Effect<A, CallError, R> =>
       Effect.suspend(() => {
         const deadline = callDuration(requestOptions?.deadline)
         const attemptTimeout = callDuration(requestOptions?.attemptTimeout)
@@ -227,7 +227,7 @@ export const make = (
       <A, I, R>(path: string, body: unknown, schema: Schema.Schema<A, I, R>, requestOptions?: RequestOptions) =>
         HttpClientRequest.make(method)(path).pipe(
           HttpClientRequest.bodyJson(body),
-          Effect.mapError((error): ClientError =>
+          Effect.mapError((error): CallError =>
             new ApiError.NetworkError({
               method,
               url: Redaction.url(plugins.resolveUrl(cfg.baseUrl, path), redactor),

@@ -16,39 +16,15 @@ import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
-import type { RetryReason } from "./callState.js"
 import { deadlineOf } from "./deadline.js"
 import { isIdempotent } from "./idempotency.js"
 import { attemptsByReason, retryWaitByReason } from "./metrics.js"
 import { redactedUrl, spanWithoutValue } from "./spans.js"
 import { type Client, plugin, requestUrl, sendVia, type Stage, toClient } from "./stage.js"
 
-const retryReasonOf = (error: ApiError.ApiError): RetryReason => {
-  switch (error._tag) {
-    case "ServerError":
-      return "5xx"
-    case "Timeout":
-      return "timeout"
-    case "NetworkError":
-      return "network"
-    case "Unauthorized":
-      return "401-refresh"
-    case "RateLimited":
-      return "429"
-    default:
-      return "other"
-  }
-}
-
-/**
- * Errors after which the request was certainly not processed, so even a non-idempotent request may
- * be sent again: nothing was sent, the server refused with 429, or the token was refused (401).
- */
-const certainlyNotProcessed = (error: ApiError.ApiError): boolean =>
-  (error._tag === "NetworkError" && !error.sent) ||
-  (error._tag === "Timeout" && error.phase === "connect") ||
-  error._tag === "RateLimited" ||
-  error._tag === "Unauthorized"
+// What an error means (its retry reason, whether it was certainly not processed) is core-errors' to say.
+const retryReasonOf = ApiError.retryReason
+const certainlyNotProcessed = ApiError.certainlyNotProcessed
 
 /** Records the attempt's status (or error tag) on its span, when there is a tracer to record it. */
 const annotateOutcome = <E, R>(
