@@ -16,6 +16,7 @@ import * as FiberRef from "effect/FiberRef"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
+import type { CallState } from "./callState.js"
 import { deadlineOf } from "./deadline.js"
 import { isIdempotent } from "./idempotency.js"
 import { attemptsByReason, retryWaitByReason } from "./metrics.js"
@@ -118,105 +119,132 @@ export const retryStage = (
       for (;;) {
         if (Exit.isSuccess(exit)) return yield* succeeded(exit.value)
         const failure = Cause.failureOption(exit.cause)
-        if (Option.isNone(failure) || !ApiError.isApiError(failure.value)) {
-          return yield* exit
-        }
+        if (Option.isNone(failure) || !ApiError.isApiError(failure.value)) return yield* exit
         const error = failure.value
-        const decision = ApiError.retryDecision(error)
-        // 401: invalidate exactly the token that was sent, fetch a new one, replay once.
-        if (decision === "refresh-auth") {
-          if (state.refreshed || state.tokenUsed === undefined) {
-            return yield* exit
-          }
-          const tokens = options.tokens
-          if (Option.isNone(tokens)) {
-            return yield* exit
-          }
-          const challenge = error._tag === "Unauthorized" ? BearerChallenge.action(error.challenge) : "refresh"
-          if (challenge === "insufficient-scope" || challenge === "invalid-request") {
-            return yield* exit
-          }
-          yield* tokens.value.invalidate(state.tokenUsed)
-          state.refreshed = true
-          state.attempt += 1
-          state.reason = "401-refresh"
-          exit = yield* attempt
-          continue
-        }
-        if (decision === "fail" || options.schedule === undefined) {
-          return yield* exit
-        }
-        if (!idempotent && !certainlyNotProcessed(error)) {
-          return yield* exit
-        }
-        // A Retry-After that outlasts the deadline: give up now, saying when a retry is allowed.
-        const wait = "retryAfter" in error ? error.retryAfter : undefined
         const deadlineAt = yield* deadlineOf(state)
-        const traffic = options.trafficControlled
-        if (traffic !== undefined && decision === "retry-after") {
-          // The origin said "not now": the traffic controller holds this call in the origin's queue
-          // (in its original place) until the origin may be called again; nothing is slept here.
-          state.rateLimitWaits += 1
-          if (state.rateLimitWaits > traffic.maxRateLimitRetries) {
+        const now = yield* Clock.currentTimeMillis
+        const decision = decide(state, error, {
+          now,
+          deadlineAt,
+          idempotent,
+          canRefresh: Option.isSome(options.tokens),
+          retries: options.schedule !== undefined,
+          trafficControlled: options.trafficControlled
+        })
+        switch (decision._tag) {
+          case "fail":
             return yield* exit
+          case "give-up-until":
+            return yield* Effect.fail(givenUpUntil(error as ApiError.RateLimited, decision.retryAt))
+          case "refresh": {
+            // 401: invalidate exactly the token that was sent, fetch a new one, replay once.
+            yield* (options.tokens as Option.Some<TokenProvider.Service>).value.invalidate(state.tokenUsed!)
+            state.refreshed = true
+            state.attempt += 1
+            state.reason = "401-refresh"
+            exit = yield* attempt
+            continue
           }
-          const now = yield* Clock.currentTimeMillis
-          const waitMillis = wait === undefined ? 0 : Duration.toMillis(wait)
-          const retryAt = error._tag === "RateLimited" && error.retryAt !== undefined
-            ? error.retryAt
-            : now + waitMillis
-          if (waitMillis > traffic.maxRetryAfterMillis) {
-            return yield* exit
+          case "requeue": {
+            // The origin said "not now": the traffic controller holds this call in the origin's queue (in its
+            // original place) until the origin may be called again; nothing is slept here.
+            state.rateLimitWaits += 1
+            state.attempt += 1
+            state.reason = retryReasonOf(error)
+            exit = yield* attempt
+            continue
           }
-          if (deadlineAt !== undefined && retryAt > deadlineAt) {
-            if (error._tag !== "RateLimited") {
-              return yield* exit
+          case "backoff": {
+            if (driver === undefined) {
+              const schedule = options.schedule!
+              const bounded = deadlineAt === undefined
+                ? schedule
+                : RetrySchedule.withDeadline(schedule, { deadline: deadlineAt })
+              const policy = Option.isSome(budget)
+                ? RetryBudget.withBudget(bounded).pipe(Schedule.provideService(RetryBudget.RetryBudget, budget.value))
+                : bounded
+              driver = yield* Schedule.driver(policy)
             }
-            return yield* Effect.fail(
-              givenUpUntil(error, retryAt)
-            )
-          }
-          state.attempt += 1
-          state.reason = retryReasonOf(error)
-          exit = yield* attempt
-          continue
-        }
-        if (error._tag === "RateLimited" && wait !== undefined && deadlineAt !== undefined) {
-          const now = yield* Clock.currentTimeMillis
-          // The same instant the gate closes the origin until: when the 429 arrived plus its wait.
-          const retryAt = error.retryAt ?? now + Duration.toMillis(wait)
-          if (retryAt > deadlineAt) {
-            return yield* Effect.fail(
-              givenUpUntil(error, retryAt)
-            )
+            const next = yield* Effect.either(driver.next(error))
+            if (next._tag === "Left") return yield* exit
+            const waited = (yield* Clock.currentTimeMillis) - now
+            if (waited > 0) yield* Metric.incrementBy(retryWaitByReason(retryReasonOf(error)), waited)
+            state.attempt += 1
+            state.reason = retryReasonOf(error)
+            exit = yield* attempt
           }
         }
-        if (driver === undefined) {
-          const schedule = options.schedule
-          const bounded = deadlineAt === undefined
-            ? schedule
-            : RetrySchedule.withDeadline(schedule, { deadline: deadlineAt })
-          const policy = Option.isSome(budget)
-            ? RetryBudget.withBudget(bounded).pipe(
-              Schedule.provideService(RetryBudget.RetryBudget, budget.value)
-            )
-            : bounded
-          driver = yield* Schedule.driver(policy)
-        }
-        const waitStart = yield* Clock.currentTimeMillis
-        const next = yield* Effect.either(driver.next(error))
-        if (next._tag === "Left") {
-          return yield* exit
-        }
-        const waited = (yield* Clock.currentTimeMillis) - waitStart
-        if (waited > 0) {
-          yield* Metric.incrementBy(retryWaitByReason(retryReasonOf(error)), waited)
-        }
-        state.attempt += 1
-        state.reason = retryReasonOf(error)
-        exit = yield* attempt
       }
     }))
+}
+
+/**
+ * What the retry stage does after an attempt failed with `error`:
+ * - `fail`: surface the error as it is;
+ * - `give-up-until`: the origin reopens after the call's deadline: fail at once with the 429, saying when;
+ * - `refresh`: a 401 on the token this call sent: invalidate it and replay once with a new one;
+ * - `requeue`: the origin said "not now" and a traffic controller holds the call in its queue: attempt again
+ *   (the controller does the waiting);
+ * - `backoff`: ask the retry schedule (backoff, Retry-After, budget, deadline) for the wait before the next one.
+ *
+ * A plain function of the call, the error and the time, like the breaker's state machine; the loop above runs it.
+ *
+ * @internal
+ */
+export type Decision =
+  | { readonly _tag: "fail" }
+  | { readonly _tag: "give-up-until"; readonly retryAt: number }
+  | { readonly _tag: "refresh" }
+  | { readonly _tag: "requeue" }
+  | { readonly _tag: "backoff" }
+
+const fail: Decision = { _tag: "fail" }
+const refresh: Decision = { _tag: "refresh" }
+const requeue: Decision = { _tag: "requeue" }
+const backoff: Decision = { _tag: "backoff" }
+
+/** @internal */
+export const decide = (
+  call: Pick<CallState, "refreshed" | "tokenUsed" | "rateLimitWaits">,
+  error: ApiError.ApiError,
+  context: {
+    readonly now: number
+    readonly deadlineAt: number | undefined
+    readonly idempotent: boolean
+    readonly canRefresh: boolean
+    /** Whether the client retries at all (`retry: false` only replays after a 401). */
+    readonly retries: boolean
+    readonly trafficControlled: RetryOptions["trafficControlled"]
+  }
+): Decision => {
+  const decision = ApiError.retryDecision(error)
+  if (decision === "refresh-auth") {
+    if (call.refreshed || call.tokenUsed === undefined || !context.canRefresh) return fail
+    const challenge = error._tag === "Unauthorized" ? BearerChallenge.action(error.challenge) : "refresh"
+    return challenge === "insufficient-scope" || challenge === "invalid-request" ? fail : refresh
+  }
+  if (decision === "fail" || !context.retries) return fail
+  if (!context.idempotent && !certainlyNotProcessed(error)) return fail
+  const wait = "retryAfter" in error && error.retryAfter !== undefined ? Duration.toMillis(error.retryAfter) : undefined
+  const { deadlineAt, now } = context
+  const traffic = context.trafficControlled
+  if (traffic !== undefined && decision === "retry-after") {
+    if (call.rateLimitWaits + 1 > traffic.maxRateLimitRetries) return fail
+    const waitMillis = wait ?? 0
+    if (waitMillis > traffic.maxRetryAfterMillis) return fail
+    const retryAt = error._tag === "RateLimited" && error.retryAt !== undefined ? error.retryAt : now + waitMillis
+    if (deadlineAt !== undefined && retryAt > deadlineAt) {
+      return error._tag === "RateLimited" ? { _tag: "give-up-until", retryAt } : fail
+    }
+    return requeue
+  }
+  // A Retry-After that outlasts the deadline: give up now, saying when a retry is allowed. The same instant the
+  // gate closes the origin until: when the 429 arrived plus its wait.
+  if (error._tag === "RateLimited" && wait !== undefined && deadlineAt !== undefined) {
+    const retryAt = error.retryAt ?? now + wait
+    if (retryAt > deadlineAt) return { _tag: "give-up-until", retryAt }
+  }
+  return backoff
 }
 
 /** @internal */
