@@ -102,7 +102,19 @@ export const parse = (header: string): Option.Option<BearerChallenge> => {
  */
 export const action = (header: string | undefined): Action => {
   if (header === undefined) return "none"
-  return Option.match(parse(header), {
+  // A burst of 401s carries the same challenge over and over: each distinct header is parsed once.
+  const known = actions.get(header)
+  if (known !== undefined) return known
+  const decided = actionOf(header)
+  if (actions.size >= 64) actions.clear()
+  actions.set(header, decided)
+  return decided
+}
+
+const actions = new Map<string, Action>()
+
+const actionOf = (header: string): Action =>
+  Option.match(parse(header), {
     onNone: () => "none",
     onSome: (challenge) => {
       switch (challenge.error) {
@@ -115,4 +127,3 @@ export const action = (header: string | undefined): Action => {
       }
     }
   })
-}

@@ -42,8 +42,11 @@ export interface Options {
   readonly maxBodyBytes?: number | undefined
   /** How much of a body that is not an error body is kept. Default: 4096 bytes. */
   readonly snippetBytes?: number | undefined
-  /** How long reading an error body may take before it is given up. Default: 10 seconds. */
-  readonly bodyReadTimeout?: Duration.DurationInput | undefined
+  /**
+   * How long reading an error body may take before it is given up. Default: 10 seconds. `false`: the caller
+   * bounds the whole exchange already (the http-client's attempt timeout does), so no timer of its own.
+   */
+  readonly bodyReadTimeout?: Duration.DurationInput | false | undefined
   /**
    * What a redirect (a 3xx other than 304) is: `"error"` (default) fails with an `InvalidResponse` that
    * says where it pointed, so a redirect never reaches a body decoder as if it were the answer;

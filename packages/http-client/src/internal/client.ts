@@ -147,7 +147,12 @@ export const make = (
 
     // Redirects are handed on by classification and followed (or refused) by the redirect stage above the
     // bearer stage, so every hop is checked against the API's origin before a token is attached.
-    const innermost = transportSend(transport, { redactor, redirects: cfg.redirects === false ? "error" : "response" })
+    // The attempt timeout bounds the exchange, error body included: classification arms no timer of its own.
+    const innermost = transportSend(transport, {
+      redactor,
+      redirects: cfg.redirects === false ? "error" : "response",
+      bodyReadTimeout: false
+    })
     const entries = pipeline.standard({
       baseUrl: cfg.baseUrl,
       origin,

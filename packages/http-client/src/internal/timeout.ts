@@ -117,21 +117,26 @@ export const abortAfter = <A, E, R, E2>(
 /**
  * Waits for `self` unless `signal` aborts first (then fails with `Cause.InterruptedException`, which the attempt
  * timeout that aborted turns into its `Timeout`). For the rare waits inside an attempt that are not the
- * request itself (a token being fetched): it forks, only when it has to wait.
+ * request itself (a token being fetched): `self` runs in one fiber the abort interrupts.
  */
 export const untilAborted = <A, E, R>(
   self: Effect.Effect<A, E, R>,
   signal: AbortSignal
-): Effect.Effect<A, E | Cause.InterruptedException, R> =>
-  Effect.raceFirst(
-    self,
-    Effect.async<never, Cause.InterruptedException>((resume) => {
-      const onAbort = () => resume(Effect.fail(new Cause.InterruptedException("the attempt timed out")))
-      if (signal.aborted) {
-        onAbort()
-        return
-      }
+): Effect.Effect<A, E | Cause.InterruptedException, R> => {
+  if (signal.aborted) return Effect.fail(new Cause.InterruptedException("the attempt timed out"))
+  return Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(Effect.fork(restore(self)), (fiber) => {
+      const onAbort = () => fiber.unsafeInterruptAsFork(FiberId.none)
       signal.addEventListener("abort", onAbort, { once: true })
-      return Effect.sync(() => signal.removeEventListener("abort", onAbort))
+      return restore(Effect.flatten(Fiber.await(fiber))).pipe(
+        Effect.onInterrupt(() => Fiber.interrupt(fiber)),
+        Effect.ensuring(Effect.sync(() => signal.removeEventListener("abort", onAbort))),
+        Effect.catchAllCause((cause): Effect.Effect<never, E | Cause.InterruptedException> =>
+          signal.aborted && Cause.isInterruptedOnly(cause)
+            ? Effect.fail(new Cause.InterruptedException("the attempt timed out"))
+            : Effect.failCause(cause)
+        )
+      )
     })
   )
+}
