@@ -40,7 +40,9 @@ import * as Option from "effect/Option"
 import type * as EffectRateLimiter from "effect/RateLimiter"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import type { CallState } from "./internal/callState.js"
 import * as internal from "./internal/plugins.js"
+import * as internalStage from "./internal/stage.js"
 import * as traffic from "./internal/traffic.js"
 import * as TrafficControl from "./internal/trafficControl.js"
 import * as trafficStage from "./internal/trafficStage.js"
@@ -52,6 +54,55 @@ import * as TrafficStore from "./TrafficStore.js"
  * @category models
  */
 export type Client<E, R> = HttpClient.HttpClient.With<E, R>
+
+/**
+ * The state of one logical call, shared by the stages of the pipeline (attempt number, retry reason, the
+ * token sent, the deadline). Read it; the stages that own a field write it.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Call = CallState
+
+/**
+ * Sends one request of a call and yields its response: what a stage calls to reach the stages below it.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Send<E = any, R = any> = (
+  request: HttpClientRequest.HttpClientRequest,
+  call: Call
+) => Effect.Effect<HttpClientResponse.HttpClientResponse, E, R>
+
+/**
+ * One stage of a pipeline: given the `Send` towards the transport, the `Send` the stage above calls. The
+ * standard pipeline is an ordered list of stages linked once (see the table above).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Stage = (next: Send) => Send
+
+/**
+ * A per-attempt plugin made from a stage: as a plugin it is the stage compiled over a client; in the
+ * `ApiClient`'s fused pipeline (`perAttempt`) the stage is linked in directly, with no client of its own and no
+ * FiberRef for the call. Prefer it to {@link stage} for plugins on the hot path.
+ *
+ * @example
+ * ```ts
+ * import { type ApiClient, Plugins } from "@bulwark/http-client"
+ * import { HttpClientRequest } from "@effect/platform"
+ *
+ * const tenantHeader = (tenant: string): ApiClient.Plugin =>
+ *   Plugins.fromStage((next) => (request, call) => next(HttpClientRequest.setHeader(request, "x-tenant", tenant), call))
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const fromStage: <F extends (self: Client<any, any>) => Client<any, any>>(stage: Stage) => F =
+  internalStage.fromStage
 
 /**
  * Builds a custom stage: `f` gets each request and a `send` function for the inner client, which it

@@ -1,6 +1,5 @@
 import { ApiError } from "@bulwark/core-errors"
 import { type ApiClient, Plugins } from "@bulwark/http-client"
-import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -187,9 +186,10 @@ export const make = (options?: Options): Effect.Effect<Service, never, Scope.Sco
 export const plugin = (
   breaker: Service,
   options?: { readonly key?: ((url: string) => string) | undefined }
-): ApiClient.Plugin<CircuitOpen> =>
-<E, R>(self: HttpClient.HttpClient.With<E, R>): HttpClient.HttpClient.With<E | CircuitOpen, R> =>
-  Plugins.stage(
-    self,
-    (request, send) => breaker.protect((options?.key ?? Plugins.originOf)(request.url), send(request))
+): ApiClient.Plugin<CircuitOpen> => {
+  const key = options?.key ?? Plugins.originOf
+  // A stage: in the ApiClient's fused pipeline it is linked in directly, with no client of its own per attempt.
+  return Plugins.fromStage<ApiClient.Plugin<CircuitOpen>>((next) => (request, call) =>
+    breaker.protect(key(request.url), next(request, call))
   )
+}

@@ -53,14 +53,27 @@ export const toClient = <E, R>(send: Send<E, R>): Client<E, R> =>
 export const plugin = <E, R, E2 = E, R2 = R>(stage: Stage, self: Client<E, R>): Client<E2, R2> =>
   toClient(stage(sendVia(self))) as Client<E2, R2>
 
+/** Where a plugin made by `fromStage` keeps its stage, for the fused pipeline to link directly. */
+export const StageTypeId: unique symbol = Symbol.for("@bulwark/http-client/Stage")
+
+/** A plugin (client to client) that also carries its stage, so the fused pipeline links the stage itself. */
+export const fromStage = <F extends (self: Client<any, any>) => Client<any, any>>(stage: Stage): F => {
+  const f = ((self: Client<any, any>) => plugin(stage, self)) as unknown as F
+  Object.defineProperty(f, StageTypeId, { value: stage })
+  return f
+}
+
 /**
  * A client-to-client function (a per-attempt plugin such as the circuit breaker) as a stage of the fused
- * pipeline: the call is put in the FiberRef for the plugin (and what it calls below) to find.
+ * pipeline: its own stage when it carries one (`fromStage`), otherwise the plugin over a client, with the call
+ * in the FiberRef for the plugin (and what it calls below) to find.
  */
 export const fromPlugin = (
   f: (self: Client<any, any>) => Client<any, any>
 ): Stage =>
 (next) => {
+  const own = (f as { readonly [StageTypeId]?: Stage })[StageTypeId]
+  if (own !== undefined) return own(next)
   const wrapped = f(toClient(next))
   return (request, call) => Effect.locally(wrapped.execute(request), currentCallState, call)
 }
