@@ -3,27 +3,30 @@
  * team can compose only what it needs. `ApiClient.make` assembles them all in this order (outermost
  * first; requests flow down, responses and errors flow up):
  *
- * | # | plugin | why it sits there |
+ * | # | stage (plugin) | why it sits there |
  * |---|---|---|
- * | 1 | {@link baseUrl} | resolves relative paths once, so every stage below sees the absolute URL (and its origin) |
- * | 2 | {@link observe} | one span and one outcome metric per logical call, around everything it costs |
- * | 3 | {@link deadline} | bounds the whole call, retries and waits included; sets the ambient `Deadline` that the retry schedule and the traffic controller never wait past |
- * | 4 | {@link idempotencyKey} | outside the retries, so all attempts of one call carry the same key |
- * | 5 | {@link retry} | sees each attempt's typed error: refresh-once on 401, backoff under the budget for `retry`/`retry-after` errors, idempotent or keyed requests only |
- * | 6 | {@link trafficControl} | inside the retries, so every attempt (first or retry, of any call) honours the origin's `Retry-After` floor, its learned or advertised pace and its outage probe; it fails fast beyond the call's deadline |
- * | 7 | {@link rateLimiter} (optional, a fleet limit set by hand) | spaces attempts under a known quota, after the controller has let them through |
- * | 8 | per-attempt plugins (circuit breaker) | fail fast per attempt without touching the network |
- * | 9 | {@link attemptTimeout} | bounds one exchange, token fetch, redirects, headers and buffered body included |
- * | 10 | {@link followRedirects} | above the bearer stage, so every hop is checked against the API's origin before a token is attached |
- * | 11 | {@link bearerToken} | a fresh token per attempt (so a replay after a 401 uses the new one), only for the API's origin |
- * | 12 | {@link bufferBody} | reads the body inside the attempt, so a stalled or reset body is timed out and retried |
- * | 13 | {@link classify} | turns statuses and transport failures into `ApiError`s for every stage above; turns off the platform's transport span (it records URLs and headers unredacted) and sends `traceparent` itself |
- * | 14 | transport | the platform `HttpClient` (undici on Node), which must not follow redirects itself |
+ * | 1 | `baseUrl` | resolves relative paths once, so every stage below sees the absolute URL (and its origin) |
+ * | 2 | `observe` | one span (`bulwark.http.call`) and one outcome metric per logical call, around everything it costs |
+ * | 3 | `deadline` | bounds the whole call, retries and waits included; the retry schedule and the traffic controller never plan a wait past it |
+ * | 4 | `idempotencyKey` | outside the retries, so all attempts of one call carry the same key |
+ * | 5 | `retry` | sees each attempt's typed error: refresh-once on 401, backoff under the budget, idempotent or keyed requests only |
+ * | 6 | `trafficControl` | inside the retries, so every attempt of every call honours the origin's Retry-After floor, its pace and its outage probe; fails fast beyond the call's deadline |
+ * | 7 | `perAttempt` | per-attempt plugins (`@bulwark/circuit-breaker`): fail fast per attempt without touching the network |
+ * | 8 | `attemptTimeout` | bounds one exchange (token wait, redirects, headers, buffered body) and enforces the call's deadline: one timer per attempt, which aborts the request |
+ * | 9 | `followRedirects` | above the bearer stage, so every hop is checked against the API's origin before a token is attached |
+ * | 10 | `bearerToken` | a token per attempt (a replay after a 401 carries the new one), sent only to the API's origin |
+ * | 11 | `bufferBody` | reads a 2xx body inside the attempt, so a stalled or reset body is timed out and retried |
+ * | 12 | `classify` | turns statuses and transport failures into `ApiError`s for every stage above; turns the platform's transport span off (it records URLs and headers unredacted) and sends `traceparent` itself |
+ * | 13 | `transport` | the platform `HttpClient` (undici on Node), which must not follow redirects itself |
  *
  * The traffic controller sits inside the retry stage, as `../shared/DESIGN.md` says: a retry that waited out a
  * 5xx backoff must also respect a pause another call started meanwhile, and a controller outside the retry
- * loop would never see the 429s the loop absorbs. ({@link rateLimitGate}, the 0.1 stage it replaces, is kept
- * for pipelines that use it.)
+ * loop would never see the 429s the loop absorbs. ({@link rateLimitGate}, the 0.1 stage it replaces, and
+ * {@link rateLimiter}, a hand-set limit, are not in the standard list; composed by hand they go between the traffic
+ * controller and the per-attempt plugins.)
+ *
+ * `ApiClient.make` links the list once into one function per call (the call's state an argument); each plugin
+ * here is the same stage compiled over a client, so the two forms run the same code.
  *
  * @since 0.1.0
  */

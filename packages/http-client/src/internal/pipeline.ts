@@ -69,93 +69,121 @@ const baseUrlStage = (base: string, userAgent: string | undefined): Stage => (ne
       )
 
 /**
- * The standard pipeline, outermost first. Requests flow down the list, responses and errors flow up. Under the
- * last entry sits the transport with classification (`Plugins.classify`), which turns statuses and transport
- * failures into `ApiError`s and turns off the platform's transport span.
+ * The standard order, outermost first: each stage's public plugin name and why it sits where it does. Requests
+ * flow down the list, responses and errors flow up. The README's and `Plugins`' order tables are rendered from
+ * this list (`orderTable`), and a test keeps them equal.
+ */
+export const order = [
+  {
+    name: "baseUrl",
+    why: "resolves relative paths once, so every stage below sees the absolute URL (and its origin)"
+  },
+  {
+    name: "observe",
+    why: "one span (`bulwark.http.call`) and one outcome metric per logical call, around everything it costs"
+  },
+  {
+    name: "deadline",
+    why:
+      "bounds the whole call, retries and waits included; the retry schedule and the traffic controller never plan a wait past it"
+  },
+  { name: "idempotencyKey", why: "outside the retries, so all attempts of one call carry the same key" },
+  {
+    name: "retry",
+    why:
+      "sees each attempt's typed error: refresh-once on 401, backoff under the budget, idempotent or keyed requests only"
+  },
+  {
+    name: "trafficControl",
+    why:
+      "inside the retries, so every attempt of every call honours the origin's Retry-After floor, its pace and its outage probe; fails fast beyond the call's deadline"
+  },
+  {
+    name: "perAttempt",
+    why: "per-attempt plugins (`@bulwark/circuit-breaker`): fail fast per attempt without touching the network"
+  },
+  {
+    name: "attemptTimeout",
+    why:
+      "bounds one exchange (token wait, redirects, headers, buffered body) and enforces the call's deadline: one timer per attempt, which aborts the request"
+  },
+  {
+    name: "followRedirects",
+    why: "above the bearer stage, so every hop is checked against the API's origin before a token is attached"
+  },
+  {
+    name: "bearerToken",
+    why: "a token per attempt (a replay after a 401 carries the new one), sent only to the API's origin"
+  },
+  {
+    name: "bufferBody",
+    why: "reads a 2xx body inside the attempt, so a stalled or reset body is timed out and retried"
+  },
+  {
+    name: "classify",
+    why:
+      "turns statuses and transport failures into `ApiError`s for every stage above; turns the platform's transport span off (it records URLs and headers unredacted) and sends `traceparent` itself"
+  },
+  { name: "transport", why: "the platform `HttpClient` (undici on Node), which must not follow redirects itself" }
+] as const satisfies ReadonlyArray<{ readonly name: string; readonly why: string }>
+
+/** The name of a stage in the standard order. */
+export type StageName = (typeof order)[number]["name"]
+
+/** The order as a Markdown table (`#`, the plugin, why it sits there), as the README and `Plugins` show it. */
+export const orderTable = (): string =>
+  [
+    "| # | stage (plugin) | why it sits there |",
+    "|---|---|---|",
+    ...order.map((entry, i) => `| ${i + 1} | \`${entry.name}\` | ${entry.why} |`)
+  ].join("\n")
+
+/**
+ * The standard pipeline's stages in `order`, from the settings. `classify` and `transport` are the innermost
+ * `Send` (`transport.ts`), not stages; a stage the configuration turns off is left out here, at build time.
  */
 export const standard = (settings: Settings): ReadonlyArray<Entry> => {
   const tokens = settings.tokens
   const redirects = settings.redirects
-  return [
-    {
-      name: "baseUrl",
-      why: "resolves relative paths once, so every stage below sees the absolute URL (and its origin)",
-      stage: baseUrlStage(settings.baseUrl, settings.userAgent)
+  const stages: Record<Exclude<StageName, "classify" | "transport">, Stage | undefined> = {
+    baseUrl: baseUrlStage(settings.baseUrl, settings.userAgent),
+    observe: observeStage(settings.redactor),
+    deadline: deadlineStage(settings.deadline, settings.redactor, "attempts"),
+    idempotencyKey: idempotencyKeyStage({ header: settings.idempotency.header, auto: settings.idempotency.autoKey }),
+    retry: retryStage({
+      schedule: settings.schedule,
+      idempotencyHeader: settings.idempotency.header,
+      redactor: settings.redactor,
+      budget: settings.budget,
+      tokens,
+      trafficControlled: settings.trafficControlled
+    }),
+    trafficControl: settings.controller === undefined
+      ? undefined
+      : trafficControlStage(settings.controller, settings.redactor),
+    perAttempt: settings.perAttempt.length === 0 ? undefined : (next) => {
+      // As `plugins.reduce((client, plugin) => plugin(client), inner)`: the last plugin is the outermost.
+      let send = next
+      for (const plugin of settings.perAttempt) send = fromPlugin(plugin)(send)
+      return send
     },
-    {
-      name: "observe",
-      why: "one span and one outcome metric per logical call, around everything it costs",
-      stage: observeStage(settings.redactor)
-    },
-    {
-      name: "deadline",
-      why:
-        "bounds the whole call, retries and waits included; the retry schedule and the traffic controller never plan a wait past it",
-      stage: deadlineStage(settings.deadline, settings.redactor, "attempts")
-    },
-    {
-      name: "idempotencyKey",
-      why: "outside the retries, so all attempts of one call carry the same key",
-      stage: idempotencyKeyStage({ header: settings.idempotency.header, auto: settings.idempotency.autoKey })
-    },
-    {
-      name: "retry",
-      why:
-        "sees each attempt's typed error: refresh-once on 401, backoff under the budget, idempotent or keyed requests only",
-      stage: retryStage({
-        schedule: settings.schedule,
-        idempotencyHeader: settings.idempotency.header,
-        redactor: settings.redactor,
-        budget: settings.budget,
-        tokens,
-        trafficControlled: settings.trafficControlled
-      })
-    },
-    {
-      name: "trafficControl",
-      why:
-        "inside the retries, so every attempt honours the origin's Retry-After floor, its pace and its outage probe; fails fast beyond the call's deadline",
-      stage: settings.controller === undefined
-        ? undefined
-        : trafficControlStage(settings.controller, settings.redactor)
-    },
-    {
-      name: "perAttempt",
-      why: "per-attempt plugins (a circuit breaker) fail fast per attempt without touching the network",
-      stage: settings.perAttempt.length === 0 ? undefined : (next) => {
-        // As `plugins.reduce((client, plugin) => plugin(client), inner)`: the last plugin is the outermost.
-        let send = next
-        for (const plugin of settings.perAttempt) send = fromPlugin(plugin)(send)
-        return send
-      }
-    },
-    {
-      name: "attemptTimeout",
-      why:
-        "bounds one exchange, token fetch, redirects, headers and buffered body included; also enforces the call's deadline",
-      stage: attemptTimeoutStage(settings.attemptTimeout, settings.redactor, settings.attemptTimeoutMode)
-    },
-    {
-      name: "followRedirects",
-      why: "above the bearer stage, so every hop is checked against the API's origin before a token is attached",
-      stage: redirects === false ? undefined : followRedirectsStage({
-        origin: settings.origin,
-        max: redirects.max,
-        crossOrigin: redirects.crossOrigin,
-        redactor: settings.redactor
-      })
-    },
-    {
-      name: "bearerToken",
-      why: "a token per attempt (a replay after a 401 carries the new one), only for the API's origin",
-      stage: tokens._tag === "None" ? undefined : bearerTokenStage({ origin: settings.origin, tokens: tokens.value })
-    },
-    {
-      name: "bufferBody",
-      why: "reads the body inside the attempt, so a stalled or reset body is timed out and retried",
-      stage: settings.bufferBody ? bufferBodyStage : undefined
-    }
-  ]
+    attemptTimeout: attemptTimeoutStage(settings.attemptTimeout, settings.redactor, settings.attemptTimeoutMode),
+    followRedirects: redirects === false ? undefined : followRedirectsStage({
+      origin: settings.origin,
+      max: redirects.max,
+      crossOrigin: redirects.crossOrigin,
+      redactor: settings.redactor
+    }),
+    bearerToken: tokens._tag === "None"
+      ? undefined
+      : bearerTokenStage({ origin: settings.origin, tokens: tokens.value }),
+    bufferBody: settings.bufferBody ? bufferBodyStage : undefined
+  }
+  return order.flatMap((entry) =>
+    entry.name === "classify" || entry.name === "transport"
+      ? []
+      : [{ name: entry.name, why: entry.why, stage: stages[entry.name] }]
+  )
 }
 
 /** The stages of a list that the configuration keeps, in order. */
