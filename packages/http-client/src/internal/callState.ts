@@ -64,23 +64,3 @@ export const withState = <A, E, R>(f: (state: CallState) => Effect.Effect<A, E, 
     const state = makeCallState()
     return Effect.locally(f(state), currentCallState, state)
   })
-
-/**
- * Runs one call with its own deadline and attempt timeout instead of the configured ones (the typed
- * helpers' `RequestOptions`).
- *
- * @internal
- */
-export const withCallOptions = <A, E, R>(
-  effect: Effect.Effect<A, E, R>,
-  options: {
-    readonly deadline?: Duration.Duration | undefined
-    readonly attemptTimeout?: Duration.Duration | undefined
-  }
-): Effect.Effect<A, E, R> => {
-  if (options.deadline === undefined && options.attemptTimeout === undefined) return effect
-  const state = makeCallState()
-  state.deadlineOverride = options.deadline
-  state.attemptTimeoutOverride = options.attemptTimeout
-  return Effect.locally(effect, currentCallState, state)
-}
