@@ -291,62 +291,6 @@ export class InvalidResponse extends ApiErrorClass<InvalidResponse>("@bulwark/co
 ) {
 }
 
-// Every error carries the mark on its prototype (see `ApiErrorClass`); the interfaces say so to the types.
-/** @since 0.2.0 */
-export interface BadRequest {
-  readonly [TypeId]: TypeId
-}
-
-/** @since 0.2.0 */
-export interface Unauthorized {
-  readonly [TypeId]: TypeId
-}
-
-/** @since 0.2.0 */
-export interface Forbidden {
-  readonly [TypeId]: TypeId
-}
-
-/** @since 0.2.0 */
-export interface NotFound {
-  readonly [TypeId]: TypeId
-}
-
-/** @since 0.2.0 */
-export interface Conflict {
-  readonly [TypeId]: TypeId
-}
-
-/** @since 0.2.0 */
-export interface RateLimited {
-  readonly [TypeId]: TypeId
-}
-
-/** @since 0.2.0 */
-export interface ClientError {
-  readonly [TypeId]: TypeId
-}
-
-/** @since 0.2.0 */
-export interface ServerError {
-  readonly [TypeId]: TypeId
-}
-
-/** @since 0.2.0 */
-export interface Timeout {
-  readonly [TypeId]: TypeId
-}
-
-/** @since 0.2.0 */
-export interface NetworkError {
-  readonly [TypeId]: TypeId
-}
-
-/** @since 0.2.0 */
-export interface InvalidResponse {
-  readonly [TypeId]: TypeId
-}
-
 /**
  * Every error a partner API call can fail with.
  *

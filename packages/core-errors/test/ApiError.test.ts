@@ -32,7 +32,7 @@ describe("ApiError", () => {
   it("isApiError recognises every error and nothing else", () => {
     for (const error of everyError) {
       expect(ApiError.isApiError(error)).toBe(true)
-      expect(error[ApiError.TypeId]).toBe(ApiError.TypeId)
+      expect((error as unknown as Record<symbol, unknown>)[ApiError.TypeId]).toBe(ApiError.TypeId)
     }
     expect(new Set(everyError.map((e) => e._tag)).size).toBe(11)
     expect(ApiError.isApiError(new Error("x"))).toBe(false)
