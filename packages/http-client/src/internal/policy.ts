@@ -1,3 +1,4 @@
+import { RetryBudget } from "@bulwark/retry-schedules"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
@@ -469,6 +470,10 @@ const show = (value: unknown): string => {
   if (Duration.isDuration(value)) return Duration.format(value)
   if (typeof value === "string") return value
   if (value === undefined) return "-"
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined)
+    return entries.length === 0 ? "on" : entries.map(([k, v]) => `${k} ${show(v)}`).join(", ")
+  }
   return JSON.stringify(value)
 }
 
@@ -511,7 +516,13 @@ export const effective = (policy: Policy): Effective => {
         : `client credentials, secret from ${doc.auth.clientSecret.config}`,
       from: fromTop("auth")
     },
-    { key: "budget", value: show(doc.budget), from: fromTop("budget") },
+    {
+      key: "budget",
+      value: doc.budget === false || doc.retry === false
+        ? "off"
+        : show({ ...RetryBudget.defaults, ...doc.budget }),
+      from: fromTop("budget")
+    },
     { key: "traffic", value: show(doc.traffic), from: fromTop("traffic") },
     { key: "idempotency.header", value: doc.idempotency.header, from: fromTop("idempotency", "header") },
     { key: "redirects", value: show(doc.redirects), from: fromTop("redirects") },
