@@ -302,8 +302,9 @@ export const decodeEither = (input: unknown, source = "inline"): Either.Either<P
 
 const issuesOf = (error: ParseResult.ParseError, input: unknown) => {
   let issues = formatIssues(error).map((issue) => ({
-    ...issue,
-    path: issue.path === "(config)" ? "(policy)" : issue.path === "" ? "(a key that is empty)" : issue.path
+    path: issue.path === "(config)" ? "(policy)" : issue.path === "" ? "(a key that is empty)" : issue.path,
+    // An optional field that is present is also checked against `undefined`: that alternative says nothing.
+    problem: issue.problem.replace(/ or Expected undefined/g, "").replace(/^Expected undefined or /, "")
   }))
   // A mistake inside one member of `auth` is reported against that member alone, not beside "Expected \"none\"".
   const auth = typeof input === "object" && input !== null ? (input as { auth?: unknown }).auth : undefined
