@@ -80,3 +80,16 @@ export const retryWaitMillis: Effect.Effect<Record<RetryReason, number>> = Effec
   (states) =>
     Object.fromEntries(retryReasons.map((reason, i) => [reason, states[i]!.count])) as Record<RetryReason, number>
 )
+
+/**
+ * The metrics of one route rule, tagged with its label (never the raw path), made once when the client is built.
+ *
+ * @internal
+ */
+export const routeMetrics = (label: string) => ({
+  callsByOutcome: tagged(Metric.tagged(metrics.calls, "route", label), "outcome"),
+  callDuration: Metric.tagged(metrics.callDuration, "route", label)
+})
+
+/** @internal */
+export type RouteMetrics = ReturnType<typeof routeMetrics>

@@ -18,6 +18,8 @@ import { idempotencyKeyStage } from "./idempotency.js"
 import { observeStage } from "./observe.js"
 import { followRedirectsStage } from "./redirects.js"
 import { retryStage } from "./retry.js"
+import type * as Routes from "./routes.js"
+import { routeStage } from "./routes.js"
 import { fromPlugin, resolveUrl, type Stage } from "./stage.js"
 import type { Controller as TrafficController } from "./trafficControl.js"
 import { trafficControlStage } from "./trafficStage.js"
@@ -52,6 +54,8 @@ export interface Settings {
   readonly redirects: false | { readonly max: number; readonly crossOrigin: "fail" | "follow-without-credentials" }
   readonly bufferBody: boolean
   readonly attemptTimeoutMode: "abort" | "fiber"
+  /** The route rules, compiled; `undefined` when there are none (no route stage). */
+  readonly routes: Routes.Compiled | undefined
 }
 
 /** The base URL as a stage: relative paths resolve once, so every stage below sees the absolute URL. */
@@ -79,6 +83,11 @@ export const order = [
     why: "resolves relative paths once, so every stage below sees the absolute URL (and its origin)"
   },
   {
+    name: "routes",
+    why:
+      "with `routes`: matches the call's route rule once, on the absolute URL, so every stage below reads the rule's overrides from the call and the call's span and metrics carry its name"
+  },
+  {
     name: "observe",
     why: "one span (`bulwark.http.call`) and one outcome metric per logical call, around everything it costs"
   },
@@ -100,7 +109,8 @@ export const order = [
   },
   {
     name: "perAttempt",
-    why: "per-attempt plugins (`@bulwark/circuit-breaker`): fail fast per attempt without touching the network"
+    why:
+      "per-attempt plugins (`@bulwark/circuit-breaker`): fail fast per attempt without touching the network; a route rule with `breaker: false` goes around them"
   },
   {
     name: "attemptTimeout",
@@ -147,6 +157,7 @@ export const standard = (settings: Settings): ReadonlyArray<Entry> => {
   const redirects = settings.redirects
   const stages: Record<Exclude<StageName, "classify" | "transport">, Stage | undefined> = {
     baseUrl: baseUrlStage(settings.baseUrl, settings.userAgent),
+    routes: settings.routes === undefined ? undefined : routeStage(settings.routes),
     observe: observeStage(settings.redactor),
     deadline: deadlineStage(settings.deadline, settings.redactor, "attempts"),
     idempotencyKey: idempotencyKeyStage({ header: settings.idempotency.header, auto: settings.idempotency.autoKey }),
@@ -165,7 +176,11 @@ export const standard = (settings: Settings): ReadonlyArray<Entry> => {
       // As `plugins.reduce((client, plugin) => plugin(client), inner)`: the last plugin is the outermost.
       let send = next
       for (const plugin of settings.perAttempt) send = fromPlugin(plugin)(send)
-      return send
+      if (settings.routes?.routes.some((route) => !route.breaker) !== true) return send
+      // A route rule with `breaker: false` goes around them.
+      const plugins = send
+      return (request, call) =>
+        call.route !== undefined && !call.route.breaker ? next(request, call) : plugins(request, call)
     },
     attemptTimeout: attemptTimeoutStage(settings.attemptTimeout, settings.redactor, settings.attemptTimeoutMode),
     followRedirects: redirects === false ? undefined : followRedirectsStage({

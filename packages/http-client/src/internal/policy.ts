@@ -7,8 +7,8 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { ClientConfigSchema, DurationInput, formatIssues } from "./config.js"
-import * as Hedging from "./hedging.js"
+import type { RouteRule } from "./config.js"
+import { ClientConfigSchema, DurationInput, formatIssues, labelOf as ruleLabel, RuleName } from "./config.js"
 import * as Route from "./route.js"
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -65,66 +65,6 @@ const BreakerSettings = Schema.Struct({
   maxRetryAfter: Schema.optional(DurationInput)
 }).annotations({ identifier: "BreakerSettings" })
 
-const PercentileDelay = Schema.String.pipe(
-  Schema.filter((text) =>
-    Hedging.parsePercentile(text) !== undefined ||
-    "must be a duration such as \"200 millis\", or a percentile of the route's latencies such as \"p95\""
-  )
-)
-
-/** Hedged reads of one route. */
-const HedgingSettings = Schema.Struct({
-  /** A fixed delay, or a percentile of the route's recent attempt latencies (`"p95"`). */
-  delay: Schema.optionalWith(Schema.Union(DurationInput, PercentileDelay), { default: () => "p95" }),
-  /** Hedges per call at most. */
-  maxHedges: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 3)), { default: () => 1 }),
-  /** With a percentile delay: never hedge sooner than this. */
-  minDelay: Schema.optionalWith(DurationInput, { default: () => Duration.millis(20) }),
-  /** With a percentile delay: the delay until the route has shown enough latencies (20). */
-  initialDelay: Schema.optionalWith(DurationInput, { default: () => Duration.seconds(1) })
-}).annotations({ identifier: "HedgingSettings" })
-
-const RetryOverride = Schema.Struct({
-  maxRetries: Schema.optional(Schema.Int.pipe(Schema.between(0, 20))),
-  maxRateLimitRetries: Schema.optional(Schema.Int.pipe(Schema.between(0, 100))),
-  base: Schema.optional(DurationInput),
-  cap: Schema.optional(DurationInput),
-  jitter: Schema.optional(Schema.Literal("none", "full", "equal", "decorrelated")),
-  maxRetryAfter: Schema.optional(DurationInput)
-}).annotations({ identifier: "RetryOverride" })
-
-const Pattern = Schema.String.pipe(
-  Schema.filter((text) => {
-    const parsed = Route.parse(text)
-    return Route.isPattern(parsed) || parsed
-  })
-)
-
-const RuleName = Schema.String.pipe(
-  Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9 ._:/*,-]{0,79}$/, {
-    message: () =>
-      "must be 1 to 80 letters, digits, spaces or . _ : / * , - (it labels the route's metrics and spans), starting with a letter or digit"
-  })
-)
-
-/** One route rule: a pattern and the settings it overrides for the requests it matches. */
-const RouteRule = Schema.Struct({
-  /** Labels the route in metrics and spans; the pattern when left out. */
-  name: Schema.optional(RuleName),
-  /** `GET /reports/**`: methods and a path relative to the base URL. */
-  match: Pattern,
-  attemptTimeout: Schema.optional(DurationInput),
-  deadline: Schema.optional(DurationInput),
-  /** `false`: no retries for this route (one request per call, plus the replay after a 401). */
-  retry: Schema.optional(Schema.Union(Schema.Literal(false), RetryOverride)),
-  idempotency: Schema.optional(Schema.Struct({ autoKey: Schema.optional(Schema.Boolean) })),
-  /** How long one call of this route may wait in its origin's queue (a quota, a Retry-After) before failing fast. */
-  traffic: Schema.optional(Schema.Struct({ maxWait: Schema.optional(DurationInput) })),
-  /** `false`: the per-attempt plugins (the circuit breaker) leave this route alone. */
-  breaker: Schema.optional(Schema.Boolean),
-  hedging: Schema.optional(Schema.Union(Schema.Literal(false), HedgingSettings))
-}).annotations({ identifier: "RouteRule" })
-
 /** @internal */
 export const PolicySchema = Schema.Struct({
   /** The JSON Schema of the file, for editors; ignored. */
@@ -142,7 +82,7 @@ export const PolicySchema = Schema.Struct({
   userAgent: fields.userAgent,
   redaction: fields.redaction,
   breaker: Schema.optionalWith(Schema.Union(Schema.Boolean, BreakerSettings), { default: () => false }),
-  routes: Schema.optionalWith(Schema.Array(RouteRule), { default: () => [] })
+  routes: fields.routes
 }).annotations({ identifier: "Policy" })
 
 /** @internal */
@@ -278,22 +218,11 @@ export const decodeEither = (input: unknown, source = "inline"): Either.Either<P
   let policy: Policy | undefined
   if (Either.isRight(decoded)) {
     const document = decoded.right
-    const rules: Array<Rule> = []
-    const names = new Map<string, number>()
-    document.routes.forEach((rule, index) => {
-      const pattern = Route.parse(rule.match) as Route.Pattern
-      const label = rule.name ?? pattern.source
-      const earlier = names.get(label)
-      if (earlier !== undefined) {
-        issues.push({
-          path: `routes.${index}.name`,
-          problem: `repeats the label of routes.${earlier}: give each rule its own name (it labels metrics and spans)`
-        })
-      } else {
-        names.set(label, index)
-      }
-      rules.push({ ...rule, label, pattern })
-    })
+    const rules: Array<Rule> = document.routes.map((rule) => ({
+      ...rule,
+      label: ruleLabel(rule),
+      pattern: Route.parse(rule.match) as Route.Pattern
+    }))
     policy = { source, written: input as DocumentInput, document, rules }
   }
   if (issues.length > 0) return Either.left(new PolicyError({ source, issues: nameRules(input, issues) }))
@@ -408,7 +337,7 @@ export interface ClientOptions {
  */
 export const clientConfig = (policy: Policy, options?: ClientOptions) =>
   Effect.gen(function*() {
-    const { auth, breaker: _breaker, routes: _routes, $schema: _schema, baseUrl, ...rest } = policy.written
+    const { $schema: _schema, auth, baseUrl, breaker: _breaker, ...rest } = policy.written
     const url = options?.baseUrl ?? baseUrl
     if (url === undefined) {
       return yield* new PolicyError({
