@@ -11,14 +11,15 @@
  * | 4 | `deadline` | bounds the whole call, retries and waits included; the retry schedule and the traffic controller never plan a wait past it |
  * | 5 | `idempotencyKey` | outside the retries, so all attempts of one call carry the same key |
  * | 6 | `retry` | sees each attempt's typed error: refresh-once on 401, backoff under the budget, idempotent or keyed requests only |
- * | 7 | `trafficControl` | inside the retries, so every attempt of every call honours the origin's Retry-After floor, its pace and its outage probe; fails fast beyond the call's deadline |
- * | 8 | `perAttempt` | per-attempt plugins (`@bulwark/circuit-breaker`): fail fast per attempt without touching the network; a route rule with `breaker: false` goes around them |
- * | 9 | `attemptTimeout` | bounds one exchange (token wait, redirects, headers, buffered body) and enforces the call's deadline: one timer per attempt, which aborts the request |
- * | 10 | `followRedirects` | above the bearer stage, so every hop is checked against the API's origin before a token is attached |
- * | 11 | `bearerToken` | a token per attempt (a replay after a 401 carries the new one), sent only to the API's origin |
- * | 12 | `bufferBody` | reads a 2xx body inside the attempt, so a stalled or reset body is timed out and retried |
- * | 13 | `classify` | turns statuses and transport failures into `ApiError`s for every stage above; turns the platform's transport span off (it records URLs and headers unredacted) and sends `traceparent` itself |
- * | 14 | `transport` | the platform `HttpClient` (undici on Node), which must not follow redirects itself |
+ * | 7 | `hedge` | with a `hedging` rule: inside the retries, which see a hedged group as one attempt; outside the traffic controller, the breaker and the attempt timeout, so every hedge is paced, judged and timed like any attempt |
+ * | 8 | `trafficControl` | inside the retries, so every attempt of every call honours the origin's Retry-After floor, its pace and its outage probe; fails fast beyond the call's deadline |
+ * | 9 | `perAttempt` | per-attempt plugins (`@bulwark/circuit-breaker`): fail fast per attempt without touching the network; a route rule with `breaker: false` goes around them |
+ * | 10 | `attemptTimeout` | bounds one exchange (token wait, redirects, headers, buffered body) and enforces the call's deadline: one timer per attempt, which aborts the request |
+ * | 11 | `followRedirects` | above the bearer stage, so every hop is checked against the API's origin before a token is attached |
+ * | 12 | `bearerToken` | a token per attempt (a replay after a 401 carries the new one), sent only to the API's origin |
+ * | 13 | `bufferBody` | reads a 2xx body inside the attempt, so a stalled or reset body is timed out and retried |
+ * | 14 | `classify` | turns statuses and transport failures into `ApiError`s for every stage above; turns the platform's transport span off (it records URLs and headers unredacted) and sends `traceparent` itself |
+ * | 15 | `transport` | the platform `HttpClient` (undici on Node), which must not follow redirects itself |
  *
  * The traffic controller sits inside the retry stage, as `../shared/DESIGN.md` says: a retry that waited out a
  * 5xx backoff must also respect a pause another call started meanwhile, and a controller outside the retry
@@ -33,7 +34,7 @@
  */
 import type { TokenError, TokenProvider } from "@bulwark/auth-token"
 import { type ApiError, type Classify, Redaction } from "@bulwark/core-errors"
-import { RetrySchedule } from "@bulwark/retry-schedules"
+import { type RetryBudget, RetrySchedule } from "@bulwark/retry-schedules"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -340,6 +341,25 @@ export const routes = (
   rules: ReadonlyArray<NonNullable<ClientConfig["routes"]>[number]>,
   options: { readonly baseUrl: string }
 ): Effect.Effect<<E, R>(self: Client<E, R>) => Client<E, R>, ConfigError> => internal.routesPlugin(rules, options)
+
+/**
+ * Hedged reads, for pipelines composed by hand: a call whose route rule (see {@link routes}) has `hedging`, and
+ * whose request is idempotent or keyed, sends one more attempt when none has answered after the rule's delay,
+ * takes the first success and cancels the rest. Each hedge takes a retry's share of `budget` (none left: no
+ * hedge). Put it inside {@link retry} and outside {@link trafficControl}, the per-attempt plugins and
+ * {@link attemptTimeout}, so every hedge is paced, judged and timed like any attempt.
+ *
+ * @since 0.2.0
+ * @category plugins
+ */
+export const hedge = (options?: {
+  readonly budget?: RetryBudget.Service | undefined
+  readonly idempotencyHeader?: string | undefined
+}): <E, R>(self: Client<E, R>) => Client<E, R> =>
+  internal.hedge({
+    budget: Option.fromNullable(options?.budget),
+    idempotencyHeader: options?.idempotencyHeader ?? "Idempotency-Key"
+  })
 
 /**
  * The 0.1 stage the traffic controller replaces ({@link trafficControl}): before each attempt, waits until the

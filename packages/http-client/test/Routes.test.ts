@@ -1,7 +1,8 @@
 import { ApiClient, Plugins } from "@bulwark/http-client"
+import { RetryBudget } from "@bulwark/retry-schedules"
 import { HttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Metric, MetricLabel, Random, Ref, Schema } from "effect"
+import { Duration, Effect, Metric, MetricLabel, Random, Ref, Schema } from "effect"
 import { type Answer, makeFakeApi, runFor, type Sent } from "./fakeApi.js"
 import { withRecordedSpans } from "./recordingTracer.js"
 
@@ -10,6 +11,15 @@ const Item = Schema.Struct({ id: Schema.String })
 const ok = { status: 200, body: { id: "a" } } as const
 
 const seeded = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.withRandom(effect, Random.make(18))
+
+const hedgesOf = (route: string) =>
+  Effect.map(
+    Effect.all([
+      Metric.value(Metric.taggedWithLabels(Plugins.metrics.hedges, [MetricLabel.make("route", route)])),
+      Metric.value(Metric.taggedWithLabels(Plugins.metrics.hedgeWins, [MetricLabel.make("route", route)]))
+    ]),
+    ([sent, won]) => ({ sent: sent.count, won: won.count })
+  )
 
 // Every behaviour holds for the fused pipeline and for the same stages composed as separate clients.
 describe.each(["fused", "plugins"] as const)("route rules (scripted transport, TestClock, %s)", (composition) => {
@@ -138,6 +148,102 @@ describe.each(["fused", "plugins"] as const)("route rules (scripted transport, T
       const attempt = spans.find((span) => span.name === "bulwark.http.attempt")!
       expect(call.attributes.get("bulwark.route")).toBe("reports")
       expect(attempt.attributes.get("bulwark.route")).toBe("reports")
+    })))
+})
+
+describe.each(["fused", "plugins"] as const)("hedged reads (scripted transport, TestClock, %s)", (composition) => {
+  const setup = (answer: (sent: Sent, index: number) => Answer, config: Partial<ApiClient.ClientConfig>) =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeApi(answer)
+      const api = yield* ApiClient.make({ baseUrl: BASE, auth: "none", ...config }, { composition }).pipe(
+        Effect.provideService(HttpClient.HttpClient, fake.client)
+      )
+      return { api, sent: fake.sent }
+    })
+  const hedged = (name: string, extra: Record<string, unknown> = {}) => ({
+    routes: [{ name, match: "* /items/*", hedging: { delay: "100 millis" }, ...extra }]
+  })
+
+  it.scoped("after the delay one more attempt goes; the first success wins and the slow one is cancelled", () =>
+    seeded(Effect.gen(function*() {
+      const name = `h-delay-${composition}`
+      const fake = yield* makeFakeApi((_, i) => ({ ...ok, delay: i === 0 ? "2 seconds" : "30 millis" }))
+      const cancelled = yield* Ref.make(0)
+      const transport = HttpClient.make((request) =>
+        fake.client.execute(request).pipe(Effect.onInterrupt(() => Ref.update(cancelled, (n) => n + 1)))
+      )
+      const api = yield* ApiClient.make({ baseUrl: BASE, auth: "none", ...hedged(name) }, { composition }).pipe(
+        Effect.provideService(HttpClient.HttpClient, transport)
+      )
+      const before = yield* hedgesOf(name)
+      const exit = yield* runFor(Effect.timed(api.get("/items/1", Item)), "3 seconds")
+      expect(exit._tag).toBe("Success")
+      // The hedge at 100 ms answers 30 ms later (the clock moves in 15 ms steps here).
+      if (exit._tag === "Success") expect(Duration.toMillis(exit.value[0])).toBeLessThan(160)
+      const all = yield* fake.sent
+      expect(all.map((s) => s.at - all[0]!.at)).toEqual([0, expect.any(Number)])
+      expect(all[1]!.at - all[0]!.at).toBeGreaterThanOrEqual(100)
+      expect(all[1]!.at - all[0]!.at).toBeLessThan(120)
+      expect(yield* hedgesOf(name)).toEqual({ sent: before.sent + 1, won: before.won + 1 })
+      expect(yield* Ref.get(cancelled)).toBe(1)
+    })))
+
+  it.scoped("a fast answer sends no hedge; a POST without a key is never hedged, with a key it is", () =>
+    seeded(Effect.gen(function*() {
+      const name = `h-post-${composition}`
+      const { api, sent } = yield* setup((s) => ({ ...ok, delay: s.method === "GET" ? "50 millis" : "2 seconds" }), {
+        ...hedged(name),
+        idempotency: { autoKey: false }
+      })
+      yield* runFor(api.get("/items/1", Item), "1 second")
+      expect((yield* sent).length).toBe(1)
+      yield* runFor(api.post("/items/1", {}, Item), "3 seconds")
+      expect((yield* sent).length).toBe(2)
+      yield* runFor(api.post("/items/1", {}, Item, { idempotencyKey: "k-1" }), "3 seconds")
+      const keyed = (yield* sent).slice(2)
+      expect(keyed.map((s) => s.idempotencyKey)).toEqual(["k-1", "k-1"])
+    })))
+
+  it.scoped("hedges take their share of the retry budget: none is sent once it is dry", () =>
+    seeded(Effect.gen(function*() {
+      const budget = yield* RetryBudget.make({ capacity: 7, retryCost: 5, successRefill: 0 })
+      const fake = yield* makeFakeApi((_, i) => ({ ...ok, delay: i % 2 === 0 ? "2 seconds" : "10 millis" }))
+      const api = yield* ApiClient.make({ baseUrl: BASE, auth: "none", ...hedged(`h-budget-${composition}`) }, {
+        composition
+      }).pipe(
+        Effect.provideService(HttpClient.HttpClient, fake.client),
+        Effect.provideService(RetryBudget.RetryBudget, budget)
+      )
+      yield* runFor(api.get("/items/1", Item), "3 seconds")
+      expect((yield* fake.sent).length).toBe(2)
+      yield* runFor(api.get("/items/2", Item), "3 seconds")
+      expect((yield* fake.sent).length).toBe(3)
+      const snapshot = yield* budget.snapshot
+      expect({ granted: snapshot.retriesGranted, denied: snapshot.retriesDenied }).toEqual({ granted: 1, denied: 1 })
+    })))
+
+  it.scoped("a hedge waits for its origin's pace like any attempt (the traffic controller counts it)", () =>
+    seeded(Effect.gen(function*() {
+      const { api, sent } = yield* setup((_, i) => ({ ...ok, delay: i === 0 ? "5 seconds" : "10 millis" }), {
+        ...hedged(`h-pace-${composition}`),
+        traffic: { maxRate: { limit: 1, interval: "1 second" } }
+      })
+      yield* runFor(api.get("/items/1", Item), "6 seconds")
+      const all = yield* sent
+      expect(all).toHaveLength(2)
+      expect(all[1]!.at - all[0]!.at).toBeGreaterThanOrEqual(900)
+    })))
+
+  it.scoped("a failing hedge group is retried by the retry stage as one attempt", () =>
+    seeded(Effect.gen(function*() {
+      const { api, sent } = yield* setup(
+        (_, i) => i < 2 ? { status: 503, delay: i === 0 ? "500 millis" : "10 millis" } : ok,
+        { ...hedged(`h-retry-${composition}`), retry: { base: "10 millis" }, budget: false }
+      )
+      const exit = yield* runFor(api.get("/items/1", Item), "5 seconds")
+      expect(exit._tag).toBe("Success")
+      // First attempt (503 at 500 ms), its hedge (503 at 110 ms): the group fails once both failed, then a retry.
+      expect((yield* sent).length).toBe(3)
     })))
 })
 

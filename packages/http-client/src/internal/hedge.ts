@@ -4,13 +4,19 @@
  * budget's share) and send one more; take the first success and cancel the rest. When every attempt in flight has
  * failed, the group fails at once with the latest failure (the retry stage above decides what comes next).
  */
+import type { RetryBudget } from "@bulwark/retry-schedules"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import { type CallState, currentCallState } from "./callState.js"
+import * as Hedging from "./hedging.js"
+import { spanWithoutValue } from "./spans.js"
+import { type Client, plugin, type Stage } from "./stage.js"
 
 /** @internal */
 export interface RaceOptions<A, E, R> {
@@ -90,3 +96,85 @@ export const race = <A, E, R>(options: RaceOptions<A, E, R>): Effect.Effect<A, E
       return yield* Deferred.await(done)
     }).pipe(Effect.onExit(() => cancelRest))
   })
+
+/**
+ * The hedge stage. It sits inside the retry stage and outside the traffic controller: to the retries a hedged
+ * group is one attempt (its failure is retried, its success records one success for the budget), while every
+ * hedge, as any attempt, takes its own slot from the origin's traffic controller, passes the per-attempt plugins
+ * (the breaker) and has its own attempt timeout and token. Only calls whose route has `hedging` and whose request
+ * is idempotent or keyed are raced; every other call goes straight through.
+ *
+ * Each hedge runs with its own copy of the call (its own abort controller and token record); the token of the
+ * attempt that settled the group is copied back, so a 401 invalidates exactly the token that was sent.
+ *
+ * @internal
+ */
+export const hedgeStage = (options: {
+  readonly budget: Option.Option<RetryBudget.Service>
+  readonly idempotencyHeader: string
+}): Stage => {
+  const header = options.idempotencyHeader.toLowerCase()
+  const budget = options.budget
+  return (next) => (request, call) => {
+    const route = call.route
+    const hedging = route?.hedging
+    if (hedging === undefined || !Hedging.eligible(request.method, request.headers[header] !== undefined)) {
+      return next(request, call)
+    }
+    return Effect.clockWith((clock) => {
+      let settled: CallState = call
+      let wonBy = 0
+      const attempt = (index: number) => {
+        const own: CallState = index === 0 ? call : { ...call, abort: undefined }
+        // Stages composed as separate clients find the call in the FiberRef: a hedge puts its own copy there.
+        const send = index === 0 ? next(request, own) : Effect.locally(next(request, own), currentCallState, own)
+        const sent = Effect.onExit(send, (exit) =>
+          Effect.sync(() => {
+            // The first success settles the group; until one comes, the latest failure does.
+            if (wonBy !== 0) return
+            settled = own
+            if (Exit.isSuccess(exit)) wonBy = index + 1
+          }))
+        if (index === 0) return sent
+        return Effect.zipRight(
+          Metric.increment(route!.metrics.hedges),
+          spanWithoutValue(sent, "bulwark.http.hedge", () => ({
+            captureStackTrace: false,
+            kind: "client",
+            attributes: { "bulwark.route": route!.label, "bulwark.hedge": index }
+          }))
+        )
+      }
+      return race({
+        attempt,
+        delayMillis: Hedging.delayMillis(hedging.settings.delay, hedging.window),
+        maxHedges: hedging.settings.maxHedges,
+        mayHedge: (hedgesSent) => {
+          const deadline = call.deadline?.at
+          const timeLeft = deadline === undefined || deadline > clock.unsafeCurrentTimeMillis()
+          if (!Hedging.mayHedge({ eligible: true, hedgesSent, maxHedges: hedging.settings.maxHedges, timeLeft })) {
+            return Effect.succeed(false)
+          }
+          // A hedge is extra load, like a retry: it takes a retry's share of the budget, and none is sent without.
+          return Option.isSome(budget) ? budget.value.tryAcquire("hedge") : Effect.succeed(true)
+        },
+        onLatency: (millis) => Hedging.record(hedging.window, millis)
+      }).pipe(
+        Effect.ensuring(Effect.suspend(() => {
+          if (settled !== call) {
+            call.tokenUsed = settled.tokenUsed
+            if (call.startedAt === undefined) call.startedAt = settled.startedAt
+          }
+          return wonBy > 1 ? Metric.increment(route!.metrics.hedgeWins) : Effect.void
+        }))
+      )
+    })
+  }
+}
+
+/** The hedge stage as a plugin for pipelines composed by hand (below `Plugins.routes` and the retry stage). */
+export const hedge = (options: {
+  readonly budget: Option.Option<RetryBudget.Service>
+  readonly idempotencyHeader: string
+}) =>
+<E, R>(self: Client<E, R>): Client<E, R> => plugin(hedgeStage(options), self)

@@ -23,6 +23,14 @@ export const metrics = {
     description: "Time spent waiting before retries (backoff or Retry-After), in milliseconds, by retry reason",
     incremental: true
   }),
+  hedges: Metric.counter("bulwark_http_hedges_total", {
+    description: "Hedged attempts sent (one more attempt of a slow read), by route",
+    incremental: true
+  }),
+  hedgeWins: Metric.counter("bulwark_http_hedge_wins_total", {
+    description: "Hedged calls whose answer came from a hedge rather than the first attempt, by route",
+    incremental: true
+  }),
   callDuration: Metric.timerWithBoundaries("bulwark_http_call_duration", [
     5,
     10,
@@ -88,7 +96,9 @@ export const retryWaitMillis: Effect.Effect<Record<RetryReason, number>> = Effec
  */
 export const routeMetrics = (label: string) => ({
   callsByOutcome: tagged(Metric.tagged(metrics.calls, "route", label), "outcome"),
-  callDuration: Metric.tagged(metrics.callDuration, "route", label)
+  callDuration: Metric.tagged(metrics.callDuration, "route", label),
+  hedges: Metric.tagged(metrics.hedges, "route", label),
+  hedgeWins: Metric.tagged(metrics.hedgeWins, "route", label)
 })
 
 /** @internal */

@@ -14,6 +14,7 @@ import { attemptTimeoutStage } from "./attemptTimeout.js"
 import { bearerTokenStage } from "./bearer.js"
 import { bufferBodyStage } from "./body.js"
 import { deadlineStage } from "./deadline.js"
+import { hedgeStage } from "./hedge.js"
 import { idempotencyKeyStage } from "./idempotency.js"
 import { observeStage } from "./observe.js"
 import { followRedirectsStage } from "./redirects.js"
@@ -54,7 +55,7 @@ export interface Settings {
   readonly redirects: false | { readonly max: number; readonly crossOrigin: "fail" | "follow-without-credentials" }
   readonly bufferBody: boolean
   readonly attemptTimeoutMode: "abort" | "fiber"
-  /** The route rules, compiled; `undefined` when there are none (no route stage). */
+  /** The route rules, compiled; `undefined` when there are none (no route stage, no hedge stage). */
   readonly routes: Routes.Compiled | undefined
 }
 
@@ -101,6 +102,11 @@ export const order = [
     name: "retry",
     why:
       "sees each attempt's typed error: refresh-once on 401, backoff under the budget, idempotent or keyed requests only"
+  },
+  {
+    name: "hedge",
+    why:
+      "with a `hedging` rule: inside the retries, which see a hedged group as one attempt; outside the traffic controller, the breaker and the attempt timeout, so every hedge is paced, judged and timed like any attempt"
   },
   {
     name: "trafficControl",
@@ -169,6 +175,9 @@ export const standard = (settings: Settings): ReadonlyArray<Entry> => {
       tokens,
       trafficControlled: settings.trafficControlled
     }),
+    hedge: settings.routes === undefined || !settings.routes.routes.some((route) => route.hedging !== undefined)
+      ? undefined
+      : hedgeStage({ budget: settings.budget, idempotencyHeader: settings.idempotency.header }),
     trafficControl: settings.controller === undefined
       ? undefined
       : trafficControlStage(settings.controller, settings.redactor),
