@@ -227,7 +227,10 @@ export const program = (flags: Flags, output: Progress.Output = Progress.process
       const baseline = yield* Sync.readCounters
       // With a policy: its settings and rules (its auth, secrets read from the environment, when none is given
       // here); the client-side limit for the embedded sandbox applies unless the policy sets a ceiling itself.
-      const fromPolicy = policy === undefined ? undefined : yield* Policy.clientConfig(policy, { baseUrl: base }).pipe(
+      const fromPolicy = policy === undefined ? undefined : yield* Policy.clientConfig(policy, {
+        baseUrl: base,
+        ...(auth === undefined ? {} : { auth: { ...auth, eager: true } })
+      }).pipe(
         Effect.catchAll((error) => fail(`--policy ${error.message}`))
       )
       const policyTraffic = fromPolicy?.traffic
@@ -240,11 +243,7 @@ export const program = (flags: Flags, output: Progress.Output = Progress.process
           attemptTimeout: flags.attemptTimeoutMs,
           ...(rateLimit === undefined ? {} : { rateLimit })
         }
-        : {
-          ...fromPolicy,
-          ...(auth === undefined ? {} : { auth: { ...auth, eager: true } }),
-          ...(rateLimit === undefined || policyLimits ? {} : { rateLimit })
-        }
+        : { ...fromPolicy, ...(rateLimit === undefined || policyLimits ? {} : { rateLimit }) }
       if (policy !== undefined) {
         yield* Console.log(`catalog-sync: policy ${policy.source}, ${policy.rules.length} route rule(s)`)
       }

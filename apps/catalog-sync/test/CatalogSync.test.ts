@@ -1,11 +1,13 @@
+import { Plugins } from "@bulwark/http-client"
 import { Sandbox, SandboxConfig } from "@bulwark/sandbox"
 import { CliKit } from "@bulwark/sandbox/cli"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Console, Effect, Layer, Option } from "effect"
+import { ConfigProvider, Console, Effect, Layer, Metric, MetricLabel, Option } from "effect"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 import * as Cli from "../src/Cli.js"
 import type * as Report from "../src/Report.js"
 import * as Sync from "../src/Sync.js"
@@ -145,6 +147,25 @@ describe("catalog-sync --policy", () => {
         const report = yield* runProgram(flags({ items: 60, policy: Option.some(file) }))
         expect(report.ok).toBe(true)
         expect(report.items.confirmed).toBe(60)
+      }),
+    60_000
+  )
+
+  it.live(
+    "the repository's policy.example.json: its route rules apply, every item confirmed exactly once",
+    () =>
+      Effect.gen(function*() {
+        const example = fileURLToPath(new URL("../../../policy.example.json", import.meta.url))
+        const creates = Metric.taggedWithLabels(Plugins.metrics.calls, [
+          MetricLabel.make("route", "item-create"),
+          MetricLabel.make("outcome", "201")
+        ])
+        const before = (yield* Metric.value(creates)).count
+        const report = yield* runProgram(flags({ items: 60, policy: Option.some(example) }))
+        expect(report.ok).toBe(true)
+        expect(report.items.confirmed).toBe(60)
+        // The creates went through the example's "item-create" rule, counted under its name.
+        expect((yield* Metric.value(creates)).count - before).toBeGreaterThanOrEqual(60)
       }),
     60_000
   )

@@ -154,14 +154,15 @@ export const load: (path: string) => Effect.Effect<Policy, PolicyError, FileSyst
 /**
  * The `ApiClient` config a policy describes, its secrets read from the current `ConfigProvider` (the
  * environment by default): a secret that is not set fails with a `PolicyError` naming the field and the key.
- * `baseUrl` overrides the policy's (or gives one it lacks).
+ * `baseUrl` overrides the policy's (or gives one it lacks); `auth` replaces the policy's (a sandbox's client, a
+ * test token), and the policy's secrets are then not read.
  *
  * @since 0.2.0
  * @category constructors
  */
 export const clientConfig: (
   policy: Policy,
-  options?: { readonly baseUrl?: string | undefined }
+  options?: { readonly baseUrl?: string | undefined; readonly auth?: ClientConfig["auth"] }
 ) => Effect.Effect<ClientConfig, PolicyError> = internal.clientConfig as never
 
 /**

@@ -328,6 +328,8 @@ const secret = (source: string, path: string, ref: { readonly config: string }) 
 export interface ClientOptions {
   /** The base URL when the policy has none (or to point one policy at another host, e.g. a sandbox). */
   readonly baseUrl?: string | undefined
+  /** The auth to use instead of the policy's (a sandbox's client, a test token): the policy's secrets are not read. */
+  readonly auth?: unknown
 }
 
 /**
@@ -348,8 +350,8 @@ export const clientConfig = (policy: Policy, options?: ClientOptions) =>
         }]
       })
     }
-    const decodedAuth = policy.document.auth
-    let resolved: unknown = undefined
+    const decodedAuth = options?.auth === undefined ? policy.document.auth : undefined
+    let resolved: unknown = options?.auth
     if (decodedAuth === "none") resolved = "none"
     else if (decodedAuth !== undefined && "token" in decodedAuth) {
       resolved = { token: yield* secret(policy.source, "auth.token", decodedAuth.token) }
