@@ -110,6 +110,23 @@ describe("bulwark-policy simulate", () => {
       expect(JSON.parse(missed.stdout).goals.some((goal: { passed: boolean }) => !goal.passed)).toBe(true)
       expect(missed.stderr).toContain("of the scenario normal-noise missed with this policy")
 
+      // The policy's route rules reach the simulated client: no retries for the scenario's reads misses a goal.
+      const noReadRetries = tempFile(
+        "policy.json",
+        JSON.stringify({ routes: [{ name: "reads", match: "GET /items", retry: false }] })
+      )
+      const rules = yield* runCli(["simulate", noReadRetries, "--scenario", "normal-noise", "--duration", "2m"])
+      expect(rules.code).toBe(1)
+      const plain = yield* runCli([
+        "simulate",
+        tempFile("policy.json", "{}"),
+        "--scenario",
+        "normal-noise",
+        "--duration",
+        "2m"
+      ])
+      expect(plain.code).toBe(0)
+
       for (
         const args of [
           ["simulate", file, "--scenario", "nope"],
