@@ -39,15 +39,15 @@ const makeClient = async (sandbox, document) => {
   const counter = { sent: 0 }
   const build = Effect.gen(function*() {
     const policy = yield* Policy.decode(document, "bench")
-    const config = yield* Policy.clientConfig(policy, { baseUrl: `${sandbox.url}/v1` })
+    const config = yield* Policy.clientConfig(policy, {
+      baseUrl: `${sandbox.url}/v1`,
+      auth: { tokenUrl: sandbox.tokenUrl, clientId: CLIENT_ID, clientSecret: Redacted.make(CLIENT_SECRET) }
+    })
     const transport = HttpClient.tapRequest(
       yield* HttpClient.HttpClient,
       (request) => Effect.sync(() => void (request.url.includes("/v1/items") && counter.sent++))
     )
-    const api = yield* ApiClient.make({
-      ...config,
-      auth: { tokenUrl: sandbox.tokenUrl, clientId: CLIENT_ID, clientSecret: Redacted.make(CLIENT_SECRET) }
-    }).pipe(Effect.provideService(HttpClient.HttpClient, transport))
+    const api = yield* ApiClient.make(config).pipe(Effect.provideService(HttpClient.HttpClient, transport))
     return (path) => api.get(path, Page)
   })
   const call = await Effect.runPromise(
@@ -57,6 +57,7 @@ const makeClient = async (sandbox, document) => {
   )
   return {
     call: (path) => Effect.runPromise(call(path)),
+    sent: () => counter.sent,
     close: () => Effect.runPromise(Scope.close(scope, Exit.void))
   }
 }
