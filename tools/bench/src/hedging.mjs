@@ -137,6 +137,9 @@ const section = [
   "per call.",
   "",
   ...table,
+  "",
+  "The max stays near 2 s with hedging: a call whose first attempt and its single hedge both draw the 2 s tail",
+  "(0.05² = 0.25% of calls, about 5 in 2,000) waits for one of them; `maxHedges: 2` would cut that too, at more attempts.",
   "<!-- hedging:end -->"
 ].join("\n")
 
