@@ -1,6 +1,6 @@
 import { Policy } from "@bulwark/http-client"
 import { Scenario, type Simulation } from "@bulwark/simulation"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 
 type Overrides = NonNullable<Parameters<typeof Scenario.run>[1]>
 
@@ -61,4 +61,5 @@ export const simulate = (
   scenario: string,
   overrides?: Omit<Overrides, "client" | "circuitBreaker" | "pipeline">
 ): Effect.Effect<Simulation.Report, Simulation.SimulationError> =>
-  Scenario.run(scenario, { ...overrides, ...overridesOf(policy) })
+  // The overrides are built when the effect runs, not when it is made (nothing runs at description time).
+  Effect.suspend(() => Scenario.run(scenario, { ...overrides, ...overridesOf(policy) }))
