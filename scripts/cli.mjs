@@ -1,5 +1,5 @@
-// The CLIs the READMEs show, run from a clone: `npm run sandbox -- ...` and `npm run simulate -- ...` (or
-// `node scripts/cli.mjs bulwark-sandbox ...`). They never go through `npx bulwark-*`, which in a clone (where
+// The CLIs the READMEs show, run from a clone: `npm run sandbox -- ...`, `npm run simulate -- ...` and
+// `npm run policy -- ...` (or `node scripts/cli.mjs bulwark-sandbox ...`). They never go through `npx bulwark-*`, which in a clone (where
 // `npm ci` links no bin: dist/ does not exist yet) would fetch whatever the public registry has under that name.
 // The first run builds the packages with Nx (its output goes to stderr, so that stdout stays the command's:
 // `npm run --silent simulate -- --html > page.html`); Nx's cache makes the next runs start at once.
@@ -8,7 +8,8 @@ import { fileURLToPath } from "node:url"
 
 const bins = {
   "bulwark-sandbox": { project: "@bulwark/sandbox", path: "packages/sandbox/dist/bin.js" },
-  "bulwark-simulate": { project: "@bulwark/simulation", path: "packages/simulation/dist/bin.js" }
+  "bulwark-simulate": { project: "@bulwark/simulation", path: "packages/simulation/dist/bin.js" },
+  "bulwark-policy": { project: "@bulwark/policy", path: "packages/policy/dist/bin.js" }
 }
 const [name, ...args] = process.argv.slice(2)
 // The sandbox's `simulate` subcommand needs the simulation (and the client it simulates) built too; serving the

@@ -2,7 +2,7 @@
  * The `catalog-sync` command: flags, the embedded sandbox or a real API, the run and the report.
  */
 import type { TokenError } from "@bulwark/auth-token"
-import { ApiClient, RateLimitGate } from "@bulwark/http-client"
+import { ApiClient, Policy, RateLimitGate } from "@bulwark/http-client"
 import { Preset, Sandbox, SandboxConfig } from "@bulwark/sandbox"
 import { CliKit } from "@bulwark/sandbox/cli"
 import { Command, Options } from "@effect/cli"
@@ -57,12 +57,21 @@ const seed = CliKit.integer("seed").pipe(
   Options.withDefault(7)
 )
 const attemptTimeout = CliKit.integer("attempt-timeout-ms", { min: 1 }).pipe(
-  Options.withDescription("Per-attempt timeout in milliseconds. Default: 10000."),
+  Options.withDescription(
+    "Per-attempt timeout in milliseconds, without --policy (a policy sets its own). Default: 10000."
+  ),
   Options.withDefault(10_000)
 )
 const rate = CliKit.float("rate", { min: 0, unit: "requests per second" }).pipe(
   Options.withDescription(
     "Requests per second the client allows itself (0: no limit). Default: 80% of the embedded sandbox's quota; none for a real API."
+  ),
+  Options.optional
+)
+const policy = Options.text("policy").pipe(
+  Options.withPseudoName("policy.json"),
+  Options.withDescription(
+    "A Bulwark policy file (see policy.example.json): the client's settings and route rules. Its baseUrl and auth are used with --base-url (secrets from the environment variables it names); the embedded sandbox keeps its own."
   ),
   Options.optional
 )
@@ -97,6 +106,8 @@ export interface Flags {
   readonly attemptTimeoutMs: number
   readonly rate: Option.Option<number>
   readonly report: ReadonlyArray<string>
+  /** A policy file: the client's settings and route rules instead of the flags' (`--attempt-timeout-ms`). */
+  readonly policy?: Option.Option<string> | undefined
 }
 
 const fail = (message: string, exitCode = 2) => Effect.fail(new RunFailed({ message, exitCode }))
@@ -151,12 +162,31 @@ export const program = (flags: Flags, output: Progress.Output = Progress.process
         Effect.catchTag("CatalogError", (error) => fail(error.message))
       )
 
+    // A policy that does not decode is bad input: exit code 2, one line per problem, never a value from the file.
+    const policy = flags.policy !== undefined && Option.isSome(flags.policy)
+      ? yield* Policy.load(flags.policy.value).pipe(
+        Effect.mapError((error) =>
+          new RunFailed({
+            message: `--policy ${error.source}: ${error.issues.length} problem(s) in the policy:\n${
+              error.issues.map((issue) => `  ${issue.path}: ${issue.problem}`).join("\n")
+            }`,
+            exitCode: 2
+          })
+        )
+      )
+      : undefined
+    const policyAuth = policy?.document.auth !== undefined
     const embedded = Option.isNone(flags.baseUrl)
-    if (!embedded && Option.isNone(flags.tokenUrl)) return yield* fail("--base-url needs --token-url as well")
+    if (!embedded && Option.isNone(flags.tokenUrl) && !policyAuth) {
+      return yield* fail("--base-url needs --token-url as well (or a --policy whose auth names the token URL)")
+    }
 
     const run = Effect.gen(function*() {
       let target: string
-      let auth: { tokenUrl: string; clientId: string; clientSecret: Redacted.Redacted<string>; scope?: string }
+      // Without it (a real API with a --policy that names its auth), the policy's auth is used.
+      let auth:
+        | { tokenUrl: string; clientId: string; clientSecret: Redacted.Redacted<string>; scope?: string }
+        | undefined
       let base: string
       let sandbox: Sandbox.Service | undefined
       if (embedded) {
@@ -169,12 +199,13 @@ export const program = (flags: Flags, output: Progress.Output = Progress.process
           clientSecret: Redacted.make(SandboxConfig.demoClient.clientSecret)
         }
       } else {
-        const credentials = yield* realCredentials
         base = Option.getOrThrow(flags.baseUrl)
         target = base
-        auth = { tokenUrl: Option.getOrThrow(flags.tokenUrl), ...credentials }
+        auth = Option.isSome(flags.tokenUrl) || !policyAuth
+          ? { tokenUrl: Option.getOrThrow(flags.tokenUrl), ...(yield* realCredentials) }
+          : undefined
       }
-      if (Option.isSome(flags.scope)) auth.scope = flags.scope.value
+      if (Option.isSome(flags.scope) && auth !== undefined) auth.scope = flags.scope.value
 
       // Staying under the quota beats discovering it through 429s: by default, 80% of the sandbox's quota.
       // The token bucket refills every 250 ms with a bucket of a quarter second's worth, so that even its
@@ -194,12 +225,34 @@ export const program = (flags: Flags, output: Progress.Output = Progress.process
       )
       const gate = yield* RateLimitGate.makeMemory
       const baseline = yield* Sync.readCounters
-      const api = yield* ApiClient.make({
+      // With a policy: its settings and rules (its auth, secrets read from the environment, when none is given
+      // here); the client-side limit for the embedded sandbox applies unless the policy sets a ceiling itself.
+      const fromPolicy = policy === undefined ? undefined : yield* Policy.clientConfig(policy, {
         baseUrl: base,
-        auth: { ...auth, eager: true },
-        attemptTimeout: flags.attemptTimeoutMs,
-        ...(rateLimit === undefined ? {} : { rateLimit })
+        ...(auth === undefined ? {} : { auth: { ...auth, eager: true } })
       }).pipe(
+        Effect.catchAll((error) => fail(`--policy ${error.message}`))
+      )
+      const policyTraffic = fromPolicy?.traffic
+      const policyLimits = fromPolicy?.rateLimit !== undefined ||
+        (typeof policyTraffic === "object" && policyTraffic.maxRate !== undefined)
+      const config: ApiClient.ClientConfig = fromPolicy === undefined
+        ? {
+          baseUrl: base,
+          auth: { ...auth!, eager: true },
+          attemptTimeout: flags.attemptTimeoutMs,
+          ...(rateLimit === undefined ? {} : { rateLimit })
+        }
+        : { ...fromPolicy, ...(rateLimit === undefined || policyLimits ? {} : { rateLimit }) }
+      if (policy !== undefined) {
+        yield* Console.log(`catalog-sync: policy ${policy.source}, ${policy.rules.length} route rule(s)`)
+      }
+      if (policy !== undefined && policy.document.breaker !== false) {
+        // The job counts every failed create and settles it by the read-back; a breaker's fast failures would only
+        // add failures to settle, so the policy's breaker is for services, not for this job.
+        yield* Console.log("catalog-sync: the policy's breaker is not applied by this job")
+      }
+      const api = yield* ApiClient.make(config).pipe(
         Effect.provideService(RateLimitGate.RateLimitGate, gate),
         Effect.catchAll((error) =>
           fail(
@@ -259,7 +312,20 @@ export const verdict = (built: Report.Report): Effect.Effect<Report.Report, RunF
 
 export const command = Command.make(
   "catalog-sync",
-  { items, file, concurrency, baseUrl, tokenUrl, scope, preset, seed, attemptTimeoutMs: attemptTimeout, rate, report },
+  {
+    items,
+    file,
+    concurrency,
+    baseUrl,
+    tokenUrl,
+    scope,
+    preset,
+    seed,
+    attemptTimeoutMs: attemptTimeout,
+    rate,
+    report,
+    policy
+  },
   (flags) => program(flags)
 ).pipe(
   Command.withDescription(

@@ -1,11 +1,13 @@
+import { Plugins } from "@bulwark/http-client"
 import { Sandbox, SandboxConfig } from "@bulwark/sandbox"
 import { CliKit } from "@bulwark/sandbox/cli"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Console, Effect, Layer, Option } from "effect"
+import { ConfigProvider, Console, Effect, Layer, Metric, MetricLabel, Option } from "effect"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 import * as Cli from "../src/Cli.js"
 import type * as Report from "../src/Report.js"
 import * as Sync from "../src/Sync.js"
@@ -133,6 +135,86 @@ describe("catalog-sync end to end against the embedded sandbox", () => {
       expect(stats.itemsStored).toBe(30)
       expect(stats.duplicateCreationsPrevented).toBe(30)
     }).pipe(Effect.provide(Layer.fresh(Sandbox.layer({ seed: 5 })))), 60_000)
+})
+
+describe("catalog-sync --policy", () => {
+  it.live(
+    "the embedded sandbox with a policy's settings: every item confirmed exactly once",
+    () =>
+      Effect.gen(function*() {
+        const file = join(dir, "policy.json")
+        writeFileSync(file, JSON.stringify({ deadline: "20 seconds", retry: { maxRetries: 4 } }))
+        const report = yield* runProgram(flags({ items: 60, policy: Option.some(file) }))
+        expect(report.ok).toBe(true)
+        expect(report.items.confirmed).toBe(60)
+      }),
+    60_000
+  )
+
+  it.live(
+    "the repository's policy.example.json: its route rules apply, every item confirmed exactly once",
+    () =>
+      Effect.gen(function*() {
+        const example = fileURLToPath(new URL("../../../policy.example.json", import.meta.url))
+        const creates = Metric.taggedWithLabels(Plugins.metrics.calls, [
+          MetricLabel.make("route", "item-create"),
+          MetricLabel.make("outcome", "201")
+        ])
+        const before = (yield* Metric.value(creates)).count
+        const report = yield* runProgram(flags({ items: 60, policy: Option.some(example) }))
+        expect(report.ok).toBe(true)
+        expect(report.items.confirmed).toBe(60)
+        // The creates went through the example's "item-create" rule, counted under its name.
+        expect((yield* Metric.value(creates)).count - before).toBeGreaterThanOrEqual(60)
+      }),
+    60_000
+  )
+
+  it.live(
+    "a real API through the policy's auth, its secret from the variable the policy names",
+    () =>
+      Effect.gen(function*() {
+        const sandbox = yield* Sandbox.Sandbox
+        const file = join(dir, "policy-auth.json")
+        writeFileSync(
+          file,
+          JSON.stringify({
+            auth: {
+              tokenUrl: sandbox.tokenUrl,
+              clientId: SandboxConfig.demoClient.clientId,
+              clientSecret: { config: "SANDBOX_SECRET" }
+            }
+          })
+        )
+        const run = flags({ items: 20, baseUrl: Option.some(`${sandbox.url}/v1`), policy: Option.some(file) })
+        const report = yield* runProgram(run).pipe(
+          Effect.withConfigProvider(
+            ConfigProvider.fromMap(new Map([["SANDBOX_SECRET", SandboxConfig.demoClient.clientSecret]]))
+          )
+        )
+        expect(report.ok).toBe(true)
+        const missing = yield* Effect.flip(
+          runProgram(run).pipe(
+            Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))
+          )
+        )
+        expect(missing.message).toContain("auth.clientSecret: names SANDBOX_SECRET, which is not set")
+      }).pipe(Effect.provide(Layer.fresh(Sandbox.layer({ seed: 5 })))),
+    60_000
+  )
+
+  it.live("a policy that does not decode: exit code 2, one line per problem, no value from the file", () =>
+    Effect.gen(function*() {
+      const file = join(dir, "bad-policy.json")
+      writeFileSync(file, JSON.stringify({ deadline: "whenever", routes: [{ match: "GET items" }] }))
+      const error = yield* Effect.flip(runProgram(flags({ policy: Option.some(file) })))
+      if (error._tag !== "RunFailed") throw new Error(`expected RunFailed, got ${error._tag}`)
+      expect(error.exitCode).toBe(2)
+      expect(error.message).toContain("2 problem(s) in the policy")
+      expect(error.message).toMatch(/\n {2}deadline: /)
+      expect(error.message).toMatch(/\n {2}routes\.0\.match: /)
+      expect(error.message).not.toContain("whenever")
+    }))
 })
 
 describe("catalog-sync bad input: a clear message and exit code 2, no stack trace", () => {

@@ -56,6 +56,7 @@ export type ClientError = CallError
  * | `idempotency.autoKey` / `.header` | true / `Idempotency-Key` | makes POST/PATCH safely retryable |
  * | `bufferBody` | true | a stalled or reset response body is timed out and retried like the rest of the attempt |
  * | `redirects` | `{ max: 5, crossOrigin: "fail" }` | same-origin redirects followed with the token; cross-origin ones fail, or (`"follow-without-credentials"`) go without any secret header; `false`: every 3xx is an `InvalidResponse` |
+ * | `routes` | none | ordered route rules, first match wins: `{ name, match: "GET /reports/**", attemptTimeout, deadline, retry (false or settings over the above), idempotency: { autoKey }, traffic: { maxWait }, breaker: false, hedging: { delay, maxHedges, minDelay, initialDelay } }` (see `Policy`) |
  * | `userAgent` | none | |
  * | `redaction` | defaults of `@bulwark/core-errors` | extra secret header and query names |
  *

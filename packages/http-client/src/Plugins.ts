@@ -6,18 +6,20 @@
  * | # | stage (plugin) | why it sits there |
  * |---|---|---|
  * | 1 | `baseUrl` | resolves relative paths once, so every stage below sees the absolute URL (and its origin) |
- * | 2 | `observe` | one span (`bulwark.http.call`) and one outcome metric per logical call, around everything it costs |
- * | 3 | `deadline` | bounds the whole call, retries and waits included; the retry schedule and the traffic controller never plan a wait past it |
- * | 4 | `idempotencyKey` | outside the retries, so all attempts of one call carry the same key |
- * | 5 | `retry` | sees each attempt's typed error: refresh-once on 401, backoff under the budget, idempotent or keyed requests only |
- * | 6 | `trafficControl` | inside the retries, so every attempt of every call honours the origin's Retry-After floor, its pace and its outage probe; fails fast beyond the call's deadline |
- * | 7 | `perAttempt` | per-attempt plugins (`@bulwark/circuit-breaker`): fail fast per attempt without touching the network |
- * | 8 | `attemptTimeout` | bounds one exchange (token wait, redirects, headers, buffered body) and enforces the call's deadline: one timer per attempt, which aborts the request |
- * | 9 | `followRedirects` | above the bearer stage, so every hop is checked against the API's origin before a token is attached |
- * | 10 | `bearerToken` | a token per attempt (a replay after a 401 carries the new one), sent only to the API's origin |
- * | 11 | `bufferBody` | reads a 2xx body inside the attempt, so a stalled or reset body is timed out and retried |
- * | 12 | `classify` | turns statuses and transport failures into `ApiError`s for every stage above; turns the platform's transport span off (it records URLs and headers unredacted) and sends `traceparent` itself |
- * | 13 | `transport` | the platform `HttpClient` (undici on Node), which must not follow redirects itself |
+ * | 2 | `routes` | with `routes`: matches the call's route rule once, on the absolute URL, so every stage below reads the rule's overrides from the call and the call's span and metrics carry its name |
+ * | 3 | `observe` | one span (`bulwark.http.call`) and one outcome metric per logical call, around everything it costs |
+ * | 4 | `deadline` | bounds the whole call, retries and waits included; the retry schedule and the traffic controller never plan a wait past it |
+ * | 5 | `idempotencyKey` | outside the retries, so all attempts of one call carry the same key |
+ * | 6 | `retry` | sees each attempt's typed error: refresh-once on 401, backoff under the budget, idempotent or keyed requests only |
+ * | 7 | `hedge` | with a `hedging` rule: inside the retries, which see a hedged group as one attempt; outside the traffic controller, the breaker and the attempt timeout, so every hedge is paced, judged and timed like any attempt |
+ * | 8 | `trafficControl` | inside the retries, so every attempt of every call honours the origin's Retry-After floor, its pace and its outage probe; fails fast beyond the call's deadline |
+ * | 9 | `perAttempt` | per-attempt plugins (`@bulwark/circuit-breaker`): fail fast per attempt without touching the network; a route rule with `breaker: false` goes around them |
+ * | 10 | `attemptTimeout` | bounds one exchange (token wait, redirects, headers, buffered body) and enforces the call's deadline: one timer per attempt, which aborts the request |
+ * | 11 | `followRedirects` | above the bearer stage, so every hop is checked against the API's origin before a token is attached |
+ * | 12 | `bearerToken` | a token per attempt (a replay after a 401 carries the new one), sent only to the API's origin |
+ * | 13 | `bufferBody` | reads a 2xx body inside the attempt, so a stalled or reset body is timed out and retried |
+ * | 14 | `classify` | turns statuses and transport failures into `ApiError`s for every stage above; turns the platform's transport span off (it records URLs and headers unredacted) and sends `traceparent` itself |
+ * | 15 | `transport` | the platform `HttpClient` (undici on Node), which must not follow redirects itself |
  *
  * The traffic controller sits inside the retry stage, as `../shared/DESIGN.md` says: a retry that waited out a
  * 5xx backoff must also respect a pause another call started meanwhile, and a controller outside the retry
@@ -32,7 +34,7 @@
  */
 import type { TokenError, TokenProvider } from "@bulwark/auth-token"
 import { type ApiError, type Classify, Redaction } from "@bulwark/core-errors"
-import { RetrySchedule } from "@bulwark/retry-schedules"
+import { type RetryBudget, RetrySchedule } from "@bulwark/retry-schedules"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -44,6 +46,7 @@ import type * as EffectRateLimiter from "effect/RateLimiter"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { CallState } from "./internal/callState.js"
+import type { ClientConfig, ConfigError } from "./ApiClient.js"
 import * as internal from "./internal/plugins.js"
 import * as internalStage from "./internal/stage.js"
 import * as traffic from "./internal/traffic.js"
@@ -301,6 +304,61 @@ export const trafficControl = (options?: {
       store: Option.getOrUndefined(yield* Effect.serviceOption(TrafficStore.TrafficStore))
     })
     return trafficStage.trafficControl(controller, options?.redactor ?? Redaction.defaultRedactor)
+  })
+
+/**
+ * Matches each call's route rule once (first match wins, relative to `baseUrl`), for pipelines composed by
+ * hand: the stages below read the rule's overrides from the call (deadline, attempt timeout, retry,
+ * `idempotency.autoKey`, `traffic.maxWait`, `breaker: false`, hedging) and the call's span and metrics carry
+ * its name. Put it right below {@link baseUrl} (it matches absolute URLs) and above {@link observe}. The rules
+ * are those of `ApiClient.ClientConfig`'s `routes`; a rule's `retry` settings go over Bulwark's defaults here.
+ *
+ * @example
+ * ```ts
+ * import { Plugins } from "@bulwark/http-client"
+ * import { HttpClient } from "@effect/platform"
+ * import { Effect } from "effect"
+ *
+ * const client = Effect.gen(function*() {
+ *   const routes = yield* Plugins.routes([{ name: "reports", match: "GET /reports/**", deadline: "2 minutes" }], {
+ *     baseUrl: "https://api.partner.example/v1"
+ *   })
+ *   return (yield* HttpClient.HttpClient).pipe(
+ *     Plugins.classify(),
+ *     Plugins.retry(),
+ *     Plugins.deadline("20 seconds"),
+ *     Plugins.observe(),
+ *     routes,
+ *     Plugins.baseUrl("https://api.partner.example/v1")
+ *   )
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category plugins
+ */
+export const routes = (
+  rules: ReadonlyArray<NonNullable<ClientConfig["routes"]>[number]>,
+  options: { readonly baseUrl: string }
+): Effect.Effect<<E, R>(self: Client<E, R>) => Client<E, R>, ConfigError> => internal.routesPlugin(rules, options)
+
+/**
+ * Hedged reads, for pipelines composed by hand: a call whose route rule (see {@link routes}) has `hedging`, and
+ * whose request is idempotent or keyed, sends one more attempt when none has answered after the rule's delay,
+ * takes the first success and cancels the rest. Each hedge takes a retry's share of `budget` (none left: no
+ * hedge). Put it inside {@link retry} and outside {@link trafficControl}, the per-attempt plugins and
+ * {@link attemptTimeout}, so every hedge is paced, judged and timed like any attempt.
+ *
+ * @since 0.2.0
+ * @category plugins
+ */
+export const hedge = (options?: {
+  readonly budget?: RetryBudget.Service | undefined
+  readonly idempotencyHeader?: string | undefined
+}): <E, R>(self: Client<E, R>) => Client<E, R> =>
+  internal.hedge({
+    budget: Option.fromNullable(options?.budget),
+    idempotencyHeader: options?.idempotencyHeader ?? "Idempotency-Key"
   })
 
 /**

@@ -41,3 +41,12 @@ export * as RateLimitHeaders from "./RateLimitHeaders.js"
  * @since 0.2.0
  */
 export * as TrafficStore from "./TrafficStore.js"
+
+/**
+ * One policy document for a partner API: client settings and ordered route rules (`GET /reports/**`) with
+ * per-route timeouts, deadlines, retries, idempotency, queueing, breaker and hedged reads; loaded from a file or
+ * inline, secrets only from the `Config` provider.
+ *
+ * @since 0.2.0
+ */
+export * as Policy from "./Policy.js"

@@ -5,7 +5,7 @@
 //     quotaBucket,quotaBare,tokenExpiry,memory] [--contenders=bulwark,got] [--out=/tmp/bench]
 //
 // Uses the built workspace packages (dist/): the Nx target depends on `^build`.
-import { mkdir, writeFile } from "node:fs/promises"
+import { mkdir, readFile, writeFile } from "node:fs/promises"
 import * as Os from "node:os"
 import { fileURLToPath } from "node:url"
 import { contenders as allContenders } from "./contenders.mjs"
@@ -91,7 +91,13 @@ const svg = charts(results)
 await writeFile(`${root}charts/amplification.svg`, svg.amplification)
 await writeFile(`${root}charts/latency.svg`, svg.latency)
 await writeFile(`${root}results.json`, JSON.stringify(results, null, 2) + "\n")
-await writeFile(`${root}RESULTS.md`, markdown(results))
+// The hedging benchmark (src/hedging.mjs) writes its own section; a full run keeps it.
+const previous = await readFile(`${root}RESULTS.md`, "utf8").catch(() => "")
+const hedging = /<!-- hedging:start -->[\s\S]*<!-- hedging:end -->/.exec(previous)?.[0]
+await writeFile(
+  `${root}RESULTS.md`,
+  hedging === undefined ? markdown(results) : `${markdown(results).trimEnd()}\n\n${hedging}\n`
+)
 console.error(`[bench] wrote RESULTS.md, results.json, charts/ in ${results.meta.totalSeconds} s`)
 // Clients' keep-alive sockets and the Effect runtime must not keep the process alive.
 process.exit(0)

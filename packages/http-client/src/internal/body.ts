@@ -49,11 +49,12 @@ export const callWithBody = <A, E, R>(options: {
   call.deadlineOverride = options.deadline
   call.attemptTimeoutOverride = options.attemptTimeout
   if (options.bodyAlreadyRead) return Effect.flatMap(options.send(options.request, call), options.decode)
-  const attemptTimeout = options.attemptTimeout ?? options.configuredAttemptTimeout
   return Effect.flatMap(
     options.send(options.request, call),
     (response) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        // The call's own attempt timeout, or its route's (the route stage put it in the call), or the client's.
+        const attemptTimeout = call.attemptTimeoutOverride ?? options.configuredAttemptTimeout
         const remaining = call.deadline === undefined ? Infinity : Math.max(0, call.deadline.at - now)
         const byDeadline = remaining < Duration.toMillis(attemptTimeout)
         return timeoutFail(

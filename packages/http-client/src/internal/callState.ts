@@ -4,6 +4,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as GlobalValue from "effect/GlobalValue"
+import type { RouteState } from "./routes.js"
 
 /**
  * What the stages of one logical call share. The retry stage creates it; inner stages (the bearer
@@ -33,6 +34,11 @@ export interface CallState {
    * interrupting a fiber; the transport sends the request with its signal.
    */
   abort: AbortController | undefined
+  /**
+   * The route rule the call matched, once, at the top of the pipeline (`undefined`: none, or no rules): the
+   * stages read its overrides here.
+   */
+  route: RouteState | undefined
 }
 
 /** Why an attempt was made. */
@@ -55,7 +61,8 @@ export const makeCallState = (): CallState => ({
   attemptTimeoutOverride: undefined,
   startedAt: undefined,
   rateLimitWaits: 0,
-  abort: undefined
+  abort: undefined,
+  route: undefined
 })
 
 export const withState = <A, E, R>(f: (state: CallState) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>

@@ -19,6 +19,7 @@ import { currentCallState } from "./callState.js"
 import * as config from "./config.js"
 import * as pipeline from "./pipeline.js"
 import * as plugins from "./plugins.js"
+import * as Routes from "./routes.js"
 import * as stage from "./stage.js"
 import * as traffic from "./traffic.js"
 import * as TrafficControl from "./trafficControl.js"
@@ -118,8 +119,12 @@ export const make = (
       )
     }
     const retry = cfg.retry
+    // A route rule may retry or hedge while the client does not: the budget rations those too.
+    const routesRetry = cfg.routes.some((rule) =>
+      (rule.retry !== undefined && rule.retry !== false) || (rule.hedging !== undefined && rule.hedging !== false)
+    )
     let budget = Option.none<RetryBudget.Service>()
-    if (cfg.budget !== false && retry !== false) {
+    if (cfg.budget !== false && (retry !== false || routesRetry)) {
       const existing = yield* Effect.serviceOption(RetryBudget.RetryBudget)
       budget = Option.some(Option.isSome(existing) ? existing.value : yield* RetryBudget.make(cfg.budget))
     }
@@ -181,7 +186,13 @@ export const make = (
       // The attempt timeout aborts the request (no fiber per attempt) when the platform takes the call's
       // controller and the body is read inside the attempt; a body read after it needs the platform's own
       // abort-on-interrupt, which a caller-owned controller turns off.
-      attemptTimeoutMode: abortable && cfg.bufferBody ? "abort" : "fiber"
+      attemptTimeoutMode: abortable && cfg.bufferBody ? "abort" : "fiber",
+      routes: cfg.routes.length === 0 ? undefined : Routes.compile(cfg.routes, {
+        baseUrl: cfg.baseUrl,
+        retry,
+        defaultRetry: config.RetrySettings.make({}),
+        trafficControlled: controller !== undefined
+      })
     })
     // Linked once: a call runs one chain of functions, with its state as an argument.
     const stages = pipeline.stagesOf(entries)

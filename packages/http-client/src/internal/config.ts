@@ -4,6 +4,8 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as Hedging from "./hedging.js"
+import * as Route from "./route.js"
 
 /** Accepts what `Duration.decode` accepts ("5 seconds", 5000 millis, a Duration) and validates it. */
 export const DurationInput = Schema.transformOrFail(
@@ -85,7 +87,8 @@ const ClientCredentialsAuth = Schema.Struct({
   }))
 }).annotations({ identifier: "ClientCredentialsAuth" })
 
-const RetrySettings = Schema.Struct({
+/** @internal */
+export const RetrySettings = Schema.Struct({
   /** Retries of transient failures (5xx, timeouts, network errors) per call. */
   maxRetries: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 20)), { default: () => 3 }),
   /** Waits for a `Retry-After` (429, or 503 with `Retry-After`) per call, counted apart from `maxRetries`. */
@@ -123,6 +126,91 @@ const RedirectSettings = Schema.Struct({
     default: () => "fail" as const
   })
 }).annotations({ identifier: "RedirectSettings" })
+
+const PercentileDelay = Schema.String.pipe(
+  Schema.filter((text) =>
+    Hedging.parsePercentile(text) !== undefined ||
+    "must be a duration such as \"200 millis\", or a percentile of the route's latencies such as \"p95\""
+  )
+)
+
+/** Hedged reads of one route. @internal */
+export const HedgingSettings = Schema.Struct({
+  /** A fixed delay, or a percentile of the route's recent attempt latencies (`"p95"`). */
+  delay: Schema.optionalWith(Schema.Union(DurationInput, PercentileDelay), { default: () => "p95" }),
+  /** Hedges per call at most. */
+  maxHedges: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 3)), { default: () => 1 }),
+  /** With a percentile delay: never hedge sooner than this. */
+  minDelay: Schema.optionalWith(DurationInput, { default: () => Duration.millis(20) }),
+  /** With a percentile delay: the delay until the route has shown enough latencies (20). */
+  initialDelay: Schema.optionalWith(DurationInput, { default: () => Duration.seconds(1) })
+}).annotations({ identifier: "HedgingSettings" })
+
+const RetryOverride = Schema.Struct({
+  maxRetries: Schema.optional(Schema.Int.pipe(Schema.between(0, 20))),
+  maxRateLimitRetries: Schema.optional(Schema.Int.pipe(Schema.between(0, 100))),
+  base: Schema.optional(DurationInput),
+  cap: Schema.optional(DurationInput),
+  jitter: Schema.optional(Schema.Literal("none", "full", "equal", "decorrelated")),
+  maxRetryAfter: Schema.optional(DurationInput)
+}).annotations({ identifier: "RetryOverride" })
+
+const RoutePattern = Schema.String.pipe(
+  Schema.filter((text) => {
+    const parsed = Route.parse(text)
+    return Route.isPattern(parsed) || parsed
+  })
+)
+
+/** @internal */
+export const RuleName = Schema.String.pipe(
+  Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9 ._:/*,-]{0,79}$/, {
+    message: () =>
+      "must be 1 to 80 letters, digits, spaces or . _ : / * , - (it labels the route's metrics and spans), starting with a letter or digit"
+  })
+)
+
+/** One route rule: a pattern and the settings it overrides for the requests it matches. @internal */
+export const RouteRule = Schema.Struct({
+  /** Labels the route in metrics and spans; the pattern when left out. */
+  name: Schema.optional(RuleName),
+  /** `GET /reports/**`: methods and a path relative to the base URL. */
+  match: RoutePattern,
+  attemptTimeout: Schema.optional(DurationInput),
+  deadline: Schema.optional(DurationInput),
+  /** `false`: no retries for this route (one request per call, plus the replay after a 401). */
+  retry: Schema.optional(Schema.Union(Schema.Literal(false), RetryOverride)),
+  idempotency: Schema.optional(Schema.Struct({ autoKey: Schema.optional(Schema.Boolean) })),
+  /** How long one call of this route may wait in its origin's queue (a quota, a Retry-After) before failing fast. */
+  traffic: Schema.optional(Schema.Struct({ maxWait: Schema.optional(DurationInput) })),
+  /** `false`: the per-attempt plugins (the circuit breaker) leave this route alone. */
+  breaker: Schema.optional(Schema.Boolean),
+  hedging: Schema.optional(Schema.Union(Schema.Literal(false), HedgingSettings))
+}).annotations({ identifier: "RouteRule" })
+
+/** A rule's label: its name, or its pattern as written. @internal */
+export const labelOf = (rule: { readonly name?: string | undefined; readonly match: string }): string =>
+  rule.name ?? rule.match.trim()
+
+/** Ordered route rules; each label once (it names the route's metrics and spans). @internal */
+export const RouteRules = Schema.Array(RouteRule).pipe(
+  Schema.filter((rules) => {
+    const seen = new Map<string, number>()
+    const issues: Array<Schema.FilterIssue> = []
+    rules.forEach((rule, index) => {
+      const label = labelOf(rule)
+      const earlier = seen.get(label)
+      if (earlier === undefined) seen.set(label, index)
+      else {
+        issues.push({
+          path: [index, "name"],
+          message: `repeats the label of routes.${earlier}: give each rule its own name (it labels metrics and spans)`
+        })
+      }
+    })
+    return issues
+  })
+)
 
 /** @internal */
 export const ClientConfigSchema = Schema.Struct({
@@ -168,6 +256,8 @@ export const ClientConfigSchema = Schema.Struct({
   redirects: Schema.optionalWith(Schema.Union(Schema.Literal(false), RedirectSettings), {
     default: () => RedirectSettings.make({})
   }),
+  /** Ordered route rules (first match wins) overriding the settings above for the requests they match. */
+  routes: Schema.optionalWith(RouteRules, { default: () => [] }),
   bufferBody: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   userAgent: Schema.optional(Schema.String),
   redaction: Schema.optional(

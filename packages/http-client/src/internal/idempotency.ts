@@ -29,7 +29,9 @@ export const randomUuid: Effect.Effect<string> = Effect.map(
 export const idempotencyKeyStage = (options: { readonly header: string; readonly auto: boolean }): Stage => {
   const header = options.header.toLowerCase()
   return (next) => (request, call) => {
-    if (!options.auto || IDEMPOTENT_METHODS.has(request.method) || request.headers[header] !== undefined) {
+    // A route rule's `idempotency.autoKey` replaces the client's for its calls.
+    const auto = call.route?.autoKey ?? options.auto
+    if (!auto || IDEMPOTENT_METHODS.has(request.method) || request.headers[header] !== undefined) {
       return next(request, call)
     }
     // One key per logical call: this stage sits outside the retry stage, so every retry repeats it.

@@ -23,6 +23,14 @@ export const metrics = {
     description: "Time spent waiting before retries (backoff or Retry-After), in milliseconds, by retry reason",
     incremental: true
   }),
+  hedges: Metric.counter("bulwark_http_hedges_total", {
+    description: "Hedged attempts sent (one more attempt of a slow read), by route",
+    incremental: true
+  }),
+  hedgeWins: Metric.counter("bulwark_http_hedge_wins_total", {
+    description: "Hedged calls whose answer came from a hedge rather than the first attempt, by route",
+    incremental: true
+  }),
   callDuration: Metric.timerWithBoundaries("bulwark_http_call_duration", [
     5,
     10,
@@ -80,3 +88,18 @@ export const retryWaitMillis: Effect.Effect<Record<RetryReason, number>> = Effec
   (states) =>
     Object.fromEntries(retryReasons.map((reason, i) => [reason, states[i]!.count])) as Record<RetryReason, number>
 )
+
+/**
+ * The metrics of one route rule, tagged with its label (never the raw path), made once when the client is built.
+ *
+ * @internal
+ */
+export const routeMetrics = (label: string) => ({
+  callsByOutcome: tagged(Metric.tagged(metrics.calls, "route", label), "outcome"),
+  callDuration: Metric.tagged(metrics.callDuration, "route", label),
+  hedges: Metric.tagged(metrics.hedges, "route", label),
+  hedgeWins: Metric.tagged(metrics.hedgeWins, "route", label)
+})
+
+/** @internal */
+export type RouteMetrics = ReturnType<typeof routeMetrics>

@@ -36,8 +36,15 @@ export const observeStage = (redactor: Redaction.Redactor): Stage => (next) => (
         const outcome = outcomeOf(exit)
         // Both metrics in one step, with the fiber's metric labels (what `Metric.increment` would read).
         const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
+        const elapsed = Duration.millis(clock.unsafeCurrentTimeMillis() - start)
         callsByOutcome(outcome).unsafeUpdate(1, labels)
-        metrics.callDuration.unsafeUpdate(Duration.millis(clock.unsafeCurrentTimeMillis() - start), labels)
+        metrics.callDuration.unsafeUpdate(elapsed, labels)
+        // A call under a route rule is counted again under the rule's name (never its raw path).
+        const route = call.route
+        if (route !== undefined) {
+          route.metrics.callsByOutcome(outcome).unsafeUpdate(1, labels)
+          route.metrics.callDuration.unsafeUpdate(elapsed, labels)
+        }
         return traced
           ? Effect.annotateCurrentSpan({ "bulwark.outcome": outcome, "bulwark.attempts": call.attempt })
           : Effect.void
@@ -48,7 +55,8 @@ export const observeStage = (redactor: Redaction.Redactor): Stage => (next) => (
         kind: "internal",
         attributes: {
           "http.request.method": request.method,
-          "url.full": redactedUrl(requestUrl(request), redactor)
+          "url.full": redactedUrl(requestUrl(request), redactor),
+          ...(call.route === undefined ? {} : { "bulwark.route": call.route.label })
         }
       })
       : observed

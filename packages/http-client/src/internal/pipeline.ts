@@ -14,10 +14,13 @@ import { attemptTimeoutStage } from "./attemptTimeout.js"
 import { bearerTokenStage } from "./bearer.js"
 import { bufferBodyStage } from "./body.js"
 import { deadlineStage } from "./deadline.js"
+import { hedgeStage } from "./hedge.js"
 import { idempotencyKeyStage } from "./idempotency.js"
 import { observeStage } from "./observe.js"
 import { followRedirectsStage } from "./redirects.js"
 import { retryStage } from "./retry.js"
+import type * as Routes from "./routes.js"
+import { routeStage } from "./routes.js"
 import { fromPlugin, resolveUrl, type Stage } from "./stage.js"
 import type { Controller as TrafficController } from "./trafficControl.js"
 import { trafficControlStage } from "./trafficStage.js"
@@ -52,6 +55,8 @@ export interface Settings {
   readonly redirects: false | { readonly max: number; readonly crossOrigin: "fail" | "follow-without-credentials" }
   readonly bufferBody: boolean
   readonly attemptTimeoutMode: "abort" | "fiber"
+  /** The route rules, compiled; `undefined` when there are none (no route stage, no hedge stage). */
+  readonly routes: Routes.Compiled | undefined
 }
 
 /** The base URL as a stage: relative paths resolve once, so every stage below sees the absolute URL. */
@@ -79,6 +84,11 @@ export const order = [
     why: "resolves relative paths once, so every stage below sees the absolute URL (and its origin)"
   },
   {
+    name: "routes",
+    why:
+      "with `routes`: matches the call's route rule once, on the absolute URL, so every stage below reads the rule's overrides from the call and the call's span and metrics carry its name"
+  },
+  {
     name: "observe",
     why: "one span (`bulwark.http.call`) and one outcome metric per logical call, around everything it costs"
   },
@@ -94,13 +104,19 @@ export const order = [
       "sees each attempt's typed error: refresh-once on 401, backoff under the budget, idempotent or keyed requests only"
   },
   {
+    name: "hedge",
+    why:
+      "with a `hedging` rule: inside the retries, which see a hedged group as one attempt; outside the traffic controller, the breaker and the attempt timeout, so every hedge is paced, judged and timed like any attempt"
+  },
+  {
     name: "trafficControl",
     why:
       "inside the retries, so every attempt of every call honours the origin's Retry-After floor, its pace and its outage probe; fails fast beyond the call's deadline"
   },
   {
     name: "perAttempt",
-    why: "per-attempt plugins (`@bulwark/circuit-breaker`): fail fast per attempt without touching the network"
+    why:
+      "per-attempt plugins (`@bulwark/circuit-breaker`): fail fast per attempt without touching the network; a route rule with `breaker: false` goes around them"
   },
   {
     name: "attemptTimeout",
@@ -147,6 +163,7 @@ export const standard = (settings: Settings): ReadonlyArray<Entry> => {
   const redirects = settings.redirects
   const stages: Record<Exclude<StageName, "classify" | "transport">, Stage | undefined> = {
     baseUrl: baseUrlStage(settings.baseUrl, settings.userAgent),
+    routes: settings.routes === undefined ? undefined : routeStage(settings.routes),
     observe: observeStage(settings.redactor),
     deadline: deadlineStage(settings.deadline, settings.redactor, "attempts"),
     idempotencyKey: idempotencyKeyStage({ header: settings.idempotency.header, auto: settings.idempotency.autoKey }),
@@ -158,6 +175,9 @@ export const standard = (settings: Settings): ReadonlyArray<Entry> => {
       tokens,
       trafficControlled: settings.trafficControlled
     }),
+    hedge: settings.routes === undefined || !settings.routes.routes.some((route) => route.hedging !== undefined)
+      ? undefined
+      : hedgeStage({ budget: settings.budget, idempotencyHeader: settings.idempotency.header }),
     trafficControl: settings.controller === undefined
       ? undefined
       : trafficControlStage(settings.controller, settings.redactor),
@@ -165,7 +185,11 @@ export const standard = (settings: Settings): ReadonlyArray<Entry> => {
       // As `plugins.reduce((client, plugin) => plugin(client), inner)`: the last plugin is the outermost.
       let send = next
       for (const plugin of settings.perAttempt) send = fromPlugin(plugin)(send)
-      return send
+      if (settings.routes?.routes.some((route) => !route.breaker) !== true) return send
+      // A route rule with `breaker: false` goes around them.
+      const plugins = send
+      return (request, call) =>
+        call.route !== undefined && !call.route.breaker ? next(request, call) : plugins(request, call)
     },
     attemptTimeout: attemptTimeoutStage(settings.attemptTimeout, settings.redactor, settings.attemptTimeoutMode),
     followRedirects: redirects === false ? undefined : followRedirectsStage({

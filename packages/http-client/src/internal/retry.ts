@@ -97,6 +97,7 @@ export const retryStage = (
           attributes: {
             "bulwark.attempt": state.attempt,
             "bulwark.retry_reason": state.reason,
+            ...(state.route === undefined ? {} : { "bulwark.route": state.route.label }),
             "http.request.method": request.method,
             "url.full": redactedUrl(requestUrl(request), options.redactor)
           }
@@ -114,6 +115,10 @@ export const retryStage = (
   return Effect.flatMap(attempt, (first) =>
     Exit.isSuccess(first) ? succeeded(first.value) : Effect.gen(function*() {
       const idempotent = isIdempotent(request, options.idempotencyHeader)
+      // A route rule's retry replaces the client's for its calls.
+      const routeRetry = state.route?.retry
+      const schedule = routeRetry === undefined ? options.schedule : routeRetry.schedule
+      const trafficControlled = routeRetry === undefined ? options.trafficControlled : routeRetry.trafficControlled
       let driver: Schedule.ScheduleDriver<unknown, ApiError.ApiError> | undefined
       let exit: Exit.Exit<HttpClientResponse.HttpClientResponse, unknown> = first
       for (;;) {
@@ -123,13 +128,16 @@ export const retryStage = (
         const error = failure.value
         const deadlineAt = yield* deadlineOf(state)
         const now = yield* Clock.currentTimeMillis
+        // A route's `traffic.maxWait` bounds how long the call waits for its origin, from its first arrival there.
+        const maxWait = state.route?.maxWaitMillis
+        const waitLimit = maxWait === undefined || state.startedAt === undefined ? undefined : state.startedAt + maxWait
         const decision = decide(state, error, {
           now,
-          deadlineAt,
+          deadlineAt: waitLimit === undefined ? deadlineAt : Math.min(deadlineAt ?? Infinity, waitLimit),
           idempotent,
           canRefresh: Option.isSome(options.tokens),
-          retries: options.schedule !== undefined,
-          trafficControlled: options.trafficControlled
+          retries: schedule !== undefined,
+          trafficControlled
         })
         switch (decision._tag) {
           case "fail":
@@ -156,10 +164,9 @@ export const retryStage = (
           }
           case "backoff": {
             if (driver === undefined) {
-              const schedule = options.schedule!
               const bounded = deadlineAt === undefined
-                ? schedule
-                : RetrySchedule.withDeadline(schedule, { deadline: deadlineAt })
+                ? schedule!
+                : RetrySchedule.withDeadline(schedule!, { deadline: deadlineAt })
               const policy = Option.isSome(budget)
                 ? RetryBudget.withBudget(bounded).pipe(Schedule.provideService(RetryBudget.RetryBudget, budget.value))
                 : bounded

@@ -62,7 +62,11 @@ export const trafficControlStage =
       const now = clock.unsafeCurrentTimeMillis()
       const origin = originOf(request.url) ?? request.url
       if (call.startedAt === undefined) call.startedAt = now
-      const deadline = call.deadline?.at
+      // A route's `traffic.maxWait`: the call waits for its origin at most that long from its first arrival here.
+      const maxWait = call.route?.maxWaitMillis
+      const deadline = maxWait === undefined
+        ? call.deadline?.at
+        : Math.min(call.deadline?.at ?? Infinity, call.startedAt + maxWait)
       // Between a ticket and its answer nothing may interrupt but the send itself: a ticket never
       // answered would count as in flight forever (and a probe would hold the origin).
       return Effect.uninterruptibleMask((restore) =>

@@ -122,7 +122,8 @@ const defaultPipeline = (client: Options["client"]): Pipeline => ({ breaker, san
   Effect.map(
     ApiClient.make({
       ...client,
-      baseUrl: sandbox.url,
+      // The partner API's base URL, as a real one would be: route rules written for it (`GET /items`) match here.
+      baseUrl: `${sandbox.url}/v1`,
       auth: {
         tokenUrl: sandbox.tokenUrl,
         clientId: SandboxConfig.demoClient.clientId,
