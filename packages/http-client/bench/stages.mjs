@@ -1,7 +1,11 @@
-// Diagnostic: client CPU time per call as the standard pipeline's stages are added one by one.
+// Diagnostic: client CPU time per call as the standard pipeline's stages are added one by one, each as its
+// public plugin (a client of its own over the one below, the call in a FiberRef), then the whole standard
+// pipeline fused (`ApiClient.make`). Each figure is the median of `rounds` runs, each run after one with the bare
+// client, so drift hits every row alike.
+//
+//   node bench/stages.mjs [calls=5000] [rounds=3]
 import { TokenProvider, TokenSource } from "@bulwark/auth-token"
-import { Classify } from "@bulwark/core-errors"
-import { Plugins } from "@bulwark/http-client"
+import { ApiClient, Plugins } from "@bulwark/http-client"
 import { RetryBudget } from "@bulwark/retry-schedules"
 import { HttpClient, HttpClientResponse } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
@@ -17,8 +21,9 @@ const [chunk] = await once(server.stdout, "data")
 const base = `http://127.0.0.1:${String(chunk).trim()}`
 const Item = Schema.Struct({ id: Schema.String })
 const calls = Number(process.argv[2] ?? 5000)
+const rounds = Number(process.argv[3] ?? 3)
 const steps = [
-  ["classify", (c) => Classify.client(c)],
+  ["classify", (c) => Plugins.classify()(c)],
   ["bufferBody", (c) => Plugins.bufferBody(c)],
   ["bearerToken", (c) => Plugins.bearerToken({ origin: base })(c)],
   ["attemptTimeout", (c) => Plugins.attemptTimeout("10 seconds")(c)],
@@ -43,15 +48,33 @@ const program = Effect.gen(function*() {
     })
   const bare = HttpClient.filterStatusOk(raw)
   yield* measure(bare)
-  yield* measure(bare)
-  console.log("bare".padEnd(16), (yield* measure(bare)).toFixed(0), "µs CPU/call")
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+  const rows = []
+  const row = (name, client) =>
+    Effect.gen(function*() {
+      yield* measure(client)
+      const own = []
+      const bares = []
+      for (let round = 0; round < rounds; round++) {
+        bares.push(yield* measure(bare))
+        own.push(yield* measure(client))
+      }
+      const cpu = median(own)
+      const ratio = cpu / median(bares)
+      rows.push({ name, cpu, ratio })
+      console.error(`${name.padEnd(18)} ${cpu.toFixed(0).padStart(4)} µs CPU/call  ${ratio.toFixed(2)}× bare`)
+    })
+  yield* row("bare", bare)
   let client = raw
   for (const [name, plugin] of steps) {
     client = plugin(client)
-    yield* measure(client)
-    console.log(`+${name}`.padEnd(16), (yield* measure(client)).toFixed(0), "µs CPU/call")
+    yield* row(`+${name}`, client)
   }
+  const api = yield* ApiClient.make({ baseUrl: `${base}/v1`, traffic: false })
+  yield* row("ApiClient (fused)", api.client)
+  console.log(["| stage added | CPU µs/call | ÷ bare |", "|---|---|---|", ...rows.map((r) => `| ${r.name} | ${r.cpu.toFixed(0)} | ${r.ratio.toFixed(2)} |`)].join("\n"))
 }).pipe(
+  Effect.scoped,
   Effect.provide(TokenProvider.layer(TokenSource.fixed("bench-token"))),
   Effect.provide(RetryBudget.layer()),
   Effect.provide(NodeHttpClient.layerUndici)
