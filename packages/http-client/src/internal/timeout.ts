@@ -86,7 +86,8 @@ export const timeoutFail = <A, E, R, E2>(
 /**
  * A timeout that ends `self` by aborting `controller` (whose signal the transport sends the request with), on
  * the current fiber: no fiber per attempt. Whatever `self` fails with after the timer fired (the transport's
- * abort error) becomes `onTimeout()`; a success that won the race is kept. Interrupting the caller aborts too.
+ * abort error) becomes `onTimeout()`; a success that won the race is kept. A failed or interrupted attempt aborts
+ * too.
  */
 export const abortAfter = <A, E, R, E2>(
   self: Effect.Effect<A, E, R>,
@@ -109,7 +110,9 @@ export const abortAfter = <A, E, R, E2>(
     (exit) =>
       Effect.sync(() => {
         cancel()
-        if (Exit.isFailure(exit) && Cause.isInterrupted(exit.cause)) controller.abort()
+        // A failed or interrupted attempt leaves nothing of its exchange in use: aborting releases any body it
+        // did not read (the platform does not, for a request whose controller the caller owns).
+        if (Exit.isFailure(exit)) controller.abort()
       })
   )
 }
