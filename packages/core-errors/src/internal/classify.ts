@@ -4,7 +4,6 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
-import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -226,47 +225,54 @@ const readBounded = (
 export const fromResponse = (
   response: HttpClientResponse.HttpClientResponse,
   options?: Options
-): Effect.Effect<Errors.ApiError> =>
-  Effect.gen(function*() {
-    const redactor = options?.redactor ?? redaction.defaultRedactor
-    const info = requestInfo(response.request, redactor)
-    const read = yield* readBounded(
+): Effect.Effect<Errors.ApiError> => {
+  const redactor = options?.redactor ?? redaction.defaultRedactor
+  // Two steps, no generator: an error response is a hot path too (a burst of 401s after a revocation).
+  return Effect.flatMap(
+    readBounded(
       response,
       options?.maxBodyBytes ?? errorBody.defaultMaxBodyBytes,
       options?.bodyReadTimeout ?? defaultBodyReadTimeout
-    )
-    const decoded = errorBody.fromBytes(read.bytes, {
-      readCategory: options?.readCategory,
-      snippetBytes: options?.snippetBytes,
-      incomplete: read.incomplete
-    })
-    const now = yield* Clock.currentTimeMillis
-    const headers = response.headers
-    const retryAfterHeader = headers["retry-after"]
-    const wait = retryAfterHeader === undefined
-      ? Option.none()
-      : retryAfter.parse(retryAfterHeader, now, options?.retryAfterCap ?? retryAfter.defaultCap)
-    const snippet = Option.getOrUndefined(decoded.snippet)
-    const body = Option.getOrUndefined(decoded.body)
-    const fields = {
-      method: info.method,
-      url: info.url,
-      status: response.status,
-      // A server may quote what it received (the token, a secret parameter) in anything it sends back.
-      body: body === undefined ? undefined : redactBody(body, redactor, info.secrets),
-      snippet: snippet === undefined ? undefined : redaction.text(redactor, snippet, info.secrets),
-      requestId: requestIdOf(headers, redactor, info),
-      retryAfter: Option.getOrUndefined(wait),
-      cause: read.problem === undefined ? undefined : new SanitizedCause("BodyReadError", read.problem, undefined, "")
-    }
-    const challenge = headers["www-authenticate"]
-    return fromStatus(
-      response.status,
-      fields,
-      challenge === undefined ? undefined : redaction.challenge(redactor, challenge.slice(0, 500), info.secrets),
-      now
-    )
-  })
+    ),
+    (read) =>
+      Effect.clockWith((clock) => {
+        const info = requestInfo(response.request, redactor)
+        const decoded = errorBody.fromBytes(read.bytes, {
+          readCategory: options?.readCategory,
+          snippetBytes: options?.snippetBytes,
+          incomplete: read.incomplete
+        })
+        const now = clock.unsafeCurrentTimeMillis()
+        const headers = response.headers
+        const retryAfterHeader = headers["retry-after"]
+        const wait = retryAfterHeader === undefined
+          ? Option.none()
+          : retryAfter.parse(retryAfterHeader, now, options?.retryAfterCap ?? retryAfter.defaultCap)
+        const snippet = Option.getOrUndefined(decoded.snippet)
+        const body = Option.getOrUndefined(decoded.body)
+        const fields = {
+          method: info.method,
+          url: info.url,
+          status: response.status,
+          // A server may quote what it received (the token, a secret parameter) in anything it sends back.
+          body: body === undefined ? undefined : redactBody(body, redactor, info.secrets),
+          snippet: snippet === undefined ? undefined : redaction.text(redactor, snippet, info.secrets),
+          requestId: requestIdOf(headers, redactor, info),
+          retryAfter: Option.getOrUndefined(wait),
+          cause: read.problem === undefined
+            ? undefined
+            : new SanitizedCause("BodyReadError", read.problem, undefined, "")
+        }
+        const challenge = headers["www-authenticate"]
+        return Effect.succeed(fromStatus(
+          response.status,
+          fields,
+          challenge === undefined ? undefined : redaction.challenge(redactor, challenge.slice(0, 500), info.secrets),
+          now
+        ))
+      })
+  )
+}
 
 /** Redacts every string in an error body (keys are the API's vocabulary and kept). */
 const redactBody = (

@@ -89,6 +89,11 @@ export const timeoutFail = <A, E, R, E2>(
  * abort error) becomes `onTimeout()`; a success that won the race is kept. A failed or interrupted attempt aborts
  * too.
  */
+// Reasons given to `abort()`: without one, every abort builds a `DOMException` with a stack trace, and a burst of
+// failed attempts paid for one each. Whatever the transport fails with after a timeout becomes the `Timeout`.
+const timedOut = new Error("the attempt timed out")
+const ended = new Error("the attempt ended")
+
 export const abortAfter = <A, E, R, E2>(
   self: Effect.Effect<A, E, R>,
   timers: Timers,
@@ -99,7 +104,7 @@ export const abortAfter = <A, E, R, E2>(
   let fired = false
   const cancel = timers.unsafeSchedule(() => {
     fired = true
-    controller.abort()
+    controller.abort(timedOut)
   }, duration)
   return Effect.onExit(
     Effect.catchAllCause(
@@ -112,7 +117,7 @@ export const abortAfter = <A, E, R, E2>(
         cancel()
         // A failed or interrupted attempt leaves nothing of its exchange in use: aborting releases any body it
         // did not read (the platform does not, for a request whose controller the caller owns).
-        if (Exit.isFailure(exit)) controller.abort()
+        if (Exit.isFailure(exit)) controller.abort(ended)
       })
   )
 }
