@@ -112,6 +112,13 @@ describe("the policy document", () => {
     expect(issuesOf({ auth: { token: secret } }).map((issue) => issue.path)).toEqual(["auth.token"])
   })
 
+  it("a URL field is an address wherever it stands, even one whose name says token", () => {
+    // Misplaced under an unknown key, the token endpoint's URL was once reported as a secret written in the file.
+    const issues = issuesOf({ client: { auth: { tokenUrl: "https://auth.example.com/token", clientId: "a" } } })
+    expect(issues.map((issue) => issue.problem).join("\n")).not.toContain("holds a secret")
+    expect(issues.map((issue) => issue.path)).toEqual(["client"])
+  })
+
   it("never throws, and every issue names a path, on any input", () => {
     fc.assert(
       fc.property(fc.anything({ maxDepth: 3 }), (input) => {

@@ -154,7 +154,9 @@ const secretsIn = (input: unknown): Array<{ path: string; problem: string }> => 
         if (!isRef && child !== undefined) found.push({ path: joined, problem: SECRET_HELP })
         continue
       }
-      if (joined === "auth.tokenUrl" || path[0] === "redaction") continue
+      // A field named for a URL (`tokenUrl`, wherever it stands) holds an address, not a credential: the word
+      // "token" in its name says what it points at. `redaction` lists names, never values.
+      if (/url$/i.test(key) || path[0] === "redaction") continue
       if (SECRET_KEY.test(key) && (typeof child === "string" || typeof child === "number")) {
         found.push({ path: joined, problem: SECRET_HELP })
         continue
