@@ -63,25 +63,35 @@ export const timeoutFail = <A, E, R, E2>(
   Effect.clockWith((clock: Clock.Clock): Effect.Effect<A, E | E2, R> => {
     const timers = timersOf(clock)
     if (timers === undefined) return Effect.timeoutFail(self, { duration, onTimeout })
-    return Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(Effect.fork(restore(self)), (fiber) => {
-        let fired = false
-        const cancel = timers.unsafeSchedule(() => {
-          fired = true
-          fiber.unsafeInterruptAsFork(FiberId.none)
-        }, duration)
-        // `Fiber.await`, not `join`: the child changes no FiberRef the caller needs back, and skipping
-        // the merge is much of the saving.
-        return restore(Effect.flatten(Fiber.await(fiber))).pipe(
-          Effect.onInterrupt(() => Fiber.interrupt(fiber)),
-          Effect.ensuring(Effect.sync(cancel)),
-          Effect.catchAllCause((cause): Effect.Effect<never, E | E2> =>
-            fired && Cause.isInterruptedOnly(cause) ? Effect.fail(onTimeout()) : Effect.failCause(cause)
-          )
-        )
-      })
-    )
+    return interruptWhen(self, (fire) => timers.unsafeSchedule(fire, duration), onTimeout)
   })
+
+/**
+ * Runs `self` in one fiber that `arm`'s trigger interrupts (`arm` returns what disarms it); an interruption by
+ * the trigger becomes `onFired()`. `Fiber.await`, not `join`: the child changes no FiberRef the caller needs
+ * back, and skipping the merge is much of the saving over `Effect.timeoutFail`'s two racing fibers.
+ */
+const interruptWhen = <A, E, R, E2>(
+  self: Effect.Effect<A, E, R>,
+  arm: (fire: () => void) => () => unknown,
+  onFired: () => E2
+): Effect.Effect<A, E | E2, R> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(Effect.fork(restore(self)), (fiber) => {
+      let fired = false
+      const disarm = arm(() => {
+        fired = true
+        fiber.unsafeInterruptAsFork(FiberId.none)
+      })
+      return restore(Effect.flatten(Fiber.await(fiber))).pipe(
+        Effect.onInterrupt(() => Fiber.interrupt(fiber)),
+        Effect.ensuring(Effect.sync(disarm)),
+        Effect.catchAllCause((cause): Effect.Effect<never, E | E2> =>
+          fired && Cause.isInterruptedOnly(cause) ? Effect.fail(onFired()) : Effect.failCause(cause)
+        )
+      )
+    })
+  )
 
 /**
  * A timeout that ends `self` by aborting `controller` (whose signal the transport sends the request with), on
@@ -131,20 +141,10 @@ export const untilAborted = <A, E, R>(
   self: Effect.Effect<A, E, R>,
   signal: AbortSignal
 ): Effect.Effect<A, E | Cause.InterruptedException, R> => {
-  if (signal.aborted) return Effect.fail(new Cause.InterruptedException("the attempt timed out"))
-  return Effect.uninterruptibleMask((restore) =>
-    Effect.flatMap(Effect.fork(restore(self)), (fiber) => {
-      const onAbort = () => fiber.unsafeInterruptAsFork(FiberId.none)
-      signal.addEventListener("abort", onAbort, { once: true })
-      return restore(Effect.flatten(Fiber.await(fiber))).pipe(
-        Effect.onInterrupt(() => Fiber.interrupt(fiber)),
-        Effect.ensuring(Effect.sync(() => signal.removeEventListener("abort", onAbort))),
-        Effect.catchAllCause((cause): Effect.Effect<never, E | Cause.InterruptedException> =>
-          signal.aborted && Cause.isInterruptedOnly(cause)
-            ? Effect.fail(new Cause.InterruptedException("the attempt timed out"))
-            : Effect.failCause(cause)
-        )
-      )
-    })
-  )
+  const aborted = () => new Cause.InterruptedException("the attempt timed out")
+  if (signal.aborted) return Effect.fail(aborted())
+  return interruptWhen(self, (fire) => {
+    signal.addEventListener("abort", fire, { once: true })
+    return () => signal.removeEventListener("abort", fire)
+  }, aborted)
 }
