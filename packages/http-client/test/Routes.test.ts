@@ -141,9 +141,13 @@ describe.each(["fused", "plugins"] as const)("route rules (scripted transport, T
         MetricLabel.make("route", "reports"),
         MetricLabel.make("outcome", "200")
       ])
+      const unrouted = Metric.taggedWithLabels(Plugins.metrics.calls, [MetricLabel.make("outcome", "200")])
       const before = (yield* Metric.value(counter)).count
+      const beforeUnrouted = (yield* Metric.value(unrouted)).count
       const { spans } = yield* withRecordedSpans(runFor(api.get("/reports/secret-id-42", Item), "1 second"))
       expect((yield* Metric.value(counter)).count - before).toBe(1)
+      // Counted once: a sum over the metric's series must not count a routed call twice.
+      expect((yield* Metric.value(unrouted)).count - beforeUnrouted).toBe(0)
       const call = spans.find((span) => span.name === "bulwark.http.call")!
       const attempt = spans.find((span) => span.name === "bulwark.http.attempt")!
       expect(call.attributes.get("bulwark.route")).toBe("reports")

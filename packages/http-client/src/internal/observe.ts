@@ -25,6 +25,9 @@ const outcomeOf = (exit: Exit.Exit<HttpClientResponse.HttpClientResponse, unknow
   })
 }
 
+/** The series of a call that no route rule matched. */
+const unrouted = { callsByOutcome, callDuration: metrics.callDuration }
+
 /** The observe stage: one span and one outcome metric per logical call. @internal */
 export const observeStage = (redactor: Redaction.Redactor): Stage => (next) => (request, call) =>
   Effect.withFiberRuntime((fiber) => {
@@ -37,14 +40,11 @@ export const observeStage = (redactor: Redaction.Redactor): Stage => (next) => (
         // Both metrics in one step, with the fiber's metric labels (what `Metric.increment` would read).
         const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
         const elapsed = Duration.millis(clock.unsafeCurrentTimeMillis() - start)
-        callsByOutcome(outcome).unsafeUpdate(1, labels)
-        metrics.callDuration.unsafeUpdate(elapsed, labels)
-        // A call under a route rule is counted again under the rule's name (never its raw path).
-        const route = call.route
-        if (route !== undefined) {
-          route.metrics.callsByOutcome(outcome).unsafeUpdate(1, labels)
-          route.metrics.callDuration.unsafeUpdate(elapsed, labels)
-        }
+        // Each call is counted once: under its route rule's name when one matched (never its raw path), so a
+        // sum over every series of the metric is the number of calls.
+        const counted = call.route?.metrics ?? unrouted
+        counted.callsByOutcome(outcome).unsafeUpdate(1, labels)
+        counted.callDuration.unsafeUpdate(elapsed, labels)
         return traced
           ? Effect.annotateCurrentSpan({ "bulwark.outcome": outcome, "bulwark.attempts": call.attempt })
           : Effect.void
